@@ -1,0 +1,175 @@
+"""Command line: parse, call one function from api.py, write the output, return an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__, api, render, schemas
+from .config import MODES, PROFILES, load_settings
+from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, SummarizeError
+from .models import ExtractionOutput, FailedItem, SourceReport
+
+EXIT_CODES = """exit codes:
+  0  success: every item extracted and every check passed
+  1  output written, but some verification failed (items dropped; see "checks")
+  2  usage or input error (bad flags, unreadable files; other files are still processed)
+  3  endpoint error (unreachable, refused, truncated, invalid answers, cassette mismatch)
+"""
+
+ENV_HELP = """environment:
+  OPENAI_API_KEY     key for the endpoint (not needed for --replay or local servers)
+  OPENAI_BASE_URL    any OpenAI-compatible endpoint: Azure, Ollama, vLLM, llama.cpp, LM Studio, OpenRouter
+  SUMMARIZE_MODEL    model or deployment name (default gpt-4o-mini)
+  SUMMARIZE_PRICE_INPUT / SUMMARIZE_PRICE_OUTPUT   USD per million tokens, to report cost
+"""
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("endpoint and run options")
+    g.add_argument("--model", help="model or deployment name")
+    g.add_argument("--base-url", help="OpenAI-compatible base URL (default: OPENAI_BASE_URL or OpenAI)")
+    g.add_argument("--profile", choices=sorted(PROFILES), help="endpoint family (default: detected from the URL)")
+    g.add_argument("--mode", choices=MODES, help="structured-output mode (default: the profile's)")
+    g.add_argument("--record", metavar="FILE", help="save this run's HTTP exchanges to a cassette")
+    g.add_argument("--replay", metavar="FILE", help="replay a cassette: no network, no key")
+    g.add_argument("--prompts", dest="prompts_dir", metavar="DIR", help="use prompt templates from DIR first")
+    g.add_argument("--timeout", type=float, help="seconds per request (default 120)")
+    g.add_argument("--max-reasks", type=int, help="validation re-asks per call (default 2)")
+    g.add_argument("--chunk-chars", type=int, help="split articles longer than this (default 12000)")
+    g.add_argument("--max-bytes", type=int, help="refuse input files larger than this (default 5000000)")
+    g.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="summarize",
+        description="Grounded event records and neutral briefings from news articles.",
+        epilog=EXIT_CODES + "\n" + ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"summarize {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common()
+
+    ex = sub.add_parser(
+        "extract",
+        parents=[common],
+        help="extract grounded source reports from articles",
+        description="Extract events, figures (with who said them), claims and actors from each article; every quote is aligned to the source text.",
+        epilog="example:\n  summarize extract examples/aleppo/ --replay cassettes/aleppo-extract.yaml --format md\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ex.add_argument("inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl), directories, or - for stdin")
+    ex.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    ex.add_argument("--format", choices=("json", "jsonl", "md"), default="json")
+
+    sc = sub.add_parser(
+        "schema",
+        help="write the JSON Schema files generated from the models",
+        description="Write JSON Schemas for the model-facing draft and the outputs; --check fails when files differ.",
+        epilog="example:\n  summarize schema --out schemas/ --check",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sc.add_argument("--out", default="schemas", metavar="DIR")
+    sc.add_argument("--check", action="store_true", help="exit 1 if the files in DIR differ from the models")
+    return parser
+
+
+def _write(text: str, output: str | None) -> None:
+    if not output or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # write beside the target then rename, so a crash never leaves half a file
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _progress(stream: TextIO):  # type: ignore[no-untyped-def]
+    def report(name: str, outcome: SourceReport | FailedItem) -> None:
+        if isinstance(outcome, FailedItem):
+            stream.write(f"✗ {outcome.item}: {outcome.stage} failed ({outcome.error}): {outcome.message}\n")
+            return
+        dropped = f", {len(outcome.dropped)} dropped" if outcome.dropped else ""
+        mark = "✓" if outcome.verified else "!"
+        stream.write(
+            f"{mark} {name}: {len(outcome.events)} events, {len(outcome.figures)} figures, {len(outcome.claims)} claims{dropped} "
+            f"({outcome.provenance.usage.total_tokens} tokens)\n"
+        )
+
+    return report
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    keys = ("model", "base_url", "profile", "mode", "record", "replay", "prompts_dir", "timeout", "max_reasks", "chunk_chars", "max_bytes")
+    return load_settings({k: getattr(args, k, None) for k in keys})
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    settings.require_endpoint()
+    progress = None if args.quiet else _progress(sys.stderr)
+    out: ExtractionOutput = api.extract_files(args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress)
+    text = {"json": render.extraction_json, "jsonl": render.extraction_jsonl, "md": render.extraction_markdown}[args.format](out)
+    _write(text, args.output)
+    return api.exit_code(out)
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if args.check:
+        stale = schemas.drift(out)
+        for name in stale:
+            sys.stderr.write(f"schema drift: {out / name} differs from the models; run `summarize schema --out {out}`\n")
+        return 1 if stale else EXIT_OK
+    for path in schemas.write(out):
+        sys.stderr.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help
+        return int(exc.code or 0)
+    level = logging.WARNING - 10 * min(getattr(args, "verbose", 0), 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    if level > logging.DEBUG:
+        for noisy in ("httpx", "openai", "instructor", "vcr"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        return {"extract": _cmd_extract, "schema": _cmd_schema}[args.command](args)
+    except SummarizeError as exc:
+        sys.stderr.write(f"summarize: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("summarize: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def main() -> None:
+    sys.exit(cli())
+
+
+__all__ = ["EXIT_ENDPOINT", "EXIT_INPUT", "build_parser", "cli", "main"]

@@ -1,0 +1,152 @@
+"""Configuration: read once from flags and environment into a frozen object.
+
+Nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+DEFAULT_MODEL = "gpt-4o-mini"
+MODES = ("tools", "json_schema", "json")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What an endpoint family needs: its structured-output mode and quirks."""
+
+    name: str
+    mode: str
+    strict: bool
+    needs_key: bool
+    notes: str
+
+
+# Strict JSON schema where the server enforces it, tools where it is the better-supported path,
+# plain JSON mode only as a last resort (it lets the model drift from the schema).
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("openai", "json_schema", True, True, "Structured outputs with strict: true; refusals arrive in message.refusal."),
+        Profile("azure", "json_schema", True, True, "Use the v1 base URL https://RESOURCE.openai.azure.com/openai/v1/; the model is the deployment name."),
+        Profile("ollama", "json_schema", False, False, "Ollama turns response_format json_schema into a grammar; strict is ignored, no key needed."),
+        Profile("vllm", "json_schema", False, False, "Guided decoding enforces the schema; the strict flag is ignored."),
+        Profile("llamacpp", "json_schema", False, False, "llama.cpp server converts the schema to a GBNF grammar."),
+        Profile("lmstudio", "json_schema", False, False, "LM Studio enforces json_schema response formats."),
+        Profile("openrouter", "tools", False, True, "Provider support for json_schema varies by model; forced tool calls are the safer default."),
+        Profile("generic", "tools", False, False, "Unknown OpenAI-compatible server: forced tool calls, no strict flag."),
+    )
+}
+
+
+def detect_profile(base_url: str | None) -> str:
+    """Guess the endpoint family from its URL (override with --profile)."""
+    if not base_url:
+        return "openai"
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    if host == "api.openai.com":
+        return "openai"
+    if host.endswith(".openai.azure.com") or host.endswith(".services.ai.azure.com"):
+        return "azure"
+    if host.endswith("openrouter.ai"):
+        return "openrouter"
+    by_port = {11434: "ollama", 8000: "vllm", 8080: "llamacpp", 1234: "lmstudio"}
+    return by_port.get(parts.port or 0, "generic")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    profile: str = "openai"
+    mode: str = "json_schema"
+    strict: bool = True
+    timeout: float = 120.0
+    transport_retries: int = 4
+    max_retry_wait: float = 60.0
+    max_reasks: int = 2
+    chunk_chars: int = 12_000
+    chunk_overlap: int = 1_000
+    max_bytes: int = 5_000_000
+    price_input: float | None = None
+    price_output: float | None = None
+    prompts_dir: Path | None = None
+    record: Path | None = None
+    replay: Path | None = None
+
+    @property
+    def endpoint_host(self) -> str:
+        """The endpoint's host for provenance: never the key, never a path or query."""
+        if self.replay:
+            return f"replay:{self.replay.name}"
+        return urlsplit(self.base_url or "https://api.openai.com/v1").netloc.rsplit("@", 1)[-1]
+
+    def require_endpoint(self) -> None:
+        """Fail early, in one line, when there is nothing to talk to."""
+        if self.replay is not None:
+            return
+        if self.api_key or (self.base_url and not PROFILES[self.profile].needs_key):
+            return
+        raise ConfigError(
+            "no model endpoint configured: set OPENAI_API_KEY (plus OPENAI_BASE_URL for Azure, Ollama, vLLM, "
+            "llama.cpp or LM Studio), or pass --replay CASSETTE to run offline from a recording"
+        )
+
+
+def _float(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Merge flags (``overrides``, None meaning 'not given') over the environment."""
+    env = os.environ if env is None else env
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+
+    base_url = given.get("base_url") or env.get("OPENAI_BASE_URL") or None
+    profile = str(given.get("profile") or env.get("SUMMARIZE_PROFILE") or detect_profile(str(base_url) if base_url else None))
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
+    prof = PROFILES[profile]
+    mode = str(given.get("mode") or env.get("SUMMARIZE_MODE") or prof.mode)
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+
+    values: dict[str, object] = {
+        "model": given.get("model") or env.get("SUMMARIZE_MODEL") or env.get("OPENAI_MODEL") or DEFAULT_MODEL,
+        "api_key": env.get("OPENAI_API_KEY") or env.get("AZURE_OPENAI_API_KEY") or None,
+        "base_url": base_url,
+        "profile": profile,
+        "mode": mode,
+        "strict": prof.strict,
+        "price_input": _float(env, "SUMMARIZE_PRICE_INPUT"),
+        "price_output": _float(env, "SUMMARIZE_PRICE_OUTPUT"),
+    }
+    timeout = _float(env, "SUMMARIZE_TIMEOUT")
+    if timeout is not None:
+        values["timeout"] = timeout
+    for key in ("timeout", "max_reasks", "transport_retries", "chunk_chars", "max_bytes"):
+        if key in given:
+            values[key] = given[key]
+    for key in ("prompts_dir", "record", "replay"):
+        if key in given:
+            values[key] = Path(str(given[key]))
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.record and settings.replay:
+        raise ConfigError("--record and --replay cannot be used together")
+    if settings.max_reasks < 0 or settings.transport_retries < 0:
+        raise ConfigError("retry budgets cannot be negative")
+    return settings

@@ -1,0 +1,82 @@
+"""One error tree for the whole package.
+
+    SummarizeError                 base; ``exit_code`` says how the CLI ends
+    ├── UsageError                 bad flags or configuration (exit 2)
+    │   └── ConfigError            no endpoint configured, bad prompt dir, ...
+    ├── InputError                 a file we refuse to read (exit 2); names the file
+    ├── PromptError                a template is missing, malformed or lacks a variable (exit 2)
+    ├── CassetteError              --replay file missing, or a request it has no answer for (exit 3)
+    └── EndpointError              the model endpoint failed us (exit 3)
+        ├── TransportError         connection, timeout, HTTP status after the retry budget
+        ├── TruncatedError         finish_reason=length: never re-asked with the truncated text
+        ├── RefusalError           the model refused
+        └── ModelOutputError       the answer never validated within the re-ask budget
+
+Exit code 1 is not an error: output was produced but some verification failed (see cli.py).
+"""
+
+from __future__ import annotations
+
+
+class SummarizeError(Exception):
+    exit_code = 2
+    kind = "error"
+
+    def __init__(self, message: str, *, item: str | None = None, attempts: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.item = item
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.message}" if self.item else self.message
+
+
+class UsageError(SummarizeError):
+    exit_code = 2
+    kind = "usage"
+
+
+class ConfigError(UsageError):
+    kind = "config"
+
+
+class InputError(SummarizeError):
+    exit_code = 2
+    kind = "input"
+
+
+class PromptError(SummarizeError):
+    exit_code = 2
+    kind = "prompt"
+
+
+class EndpointError(SummarizeError):
+    exit_code = 3
+    kind = "endpoint"
+
+
+class CassetteError(EndpointError):
+    kind = "cassette"
+
+
+class TransportError(EndpointError):
+    kind = "transport"
+
+
+class TruncatedError(EndpointError):
+    kind = "truncated"
+
+
+class RefusalError(EndpointError):
+    kind = "refusal"
+
+
+class ModelOutputError(EndpointError):
+    kind = "invalid_output"
+
+
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_INPUT = 2
+EXIT_ENDPOINT = 3

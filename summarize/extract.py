@@ -1,0 +1,346 @@
+"""Extract one source report per article: prompt, call, verify against the text, ground.
+
+A model answer is checked item by item against the article (quotes, numbers, references,
+types). Problems go back to the model as a re-ask; when the budget is spent, the items that
+still fail are dropped and listed in the report's ``dropped`` and ``checks``, never kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from . import __version__
+from .chunk import dedupe_actors, dedupe_claims, dedupe_events, dedupe_figures, split_text
+from .config import Settings
+from .dates import resolve_date
+from .errors import SummarizeError
+from .ground import align, number_appears, vague_word_appears
+from .llm import LLM, verifying
+from .models import (
+    DISORDER_TYPE,
+    SUB_EVENT_TYPES,
+    Actor,
+    CheckResult,
+    Claim,
+    Dropped,
+    EventRecord,
+    Evidence,
+    ExtractionDraft,
+    FailedItem,
+    FigureClaim,
+    FigureDraft,
+    Location,
+    Provenance,
+    Source,
+    SourceReport,
+    Usage,
+)
+from .prompts import Prompt, fence, load_prompt
+
+log = logging.getLogger(__name__)
+
+
+# --- verification: what a draft must satisfy (shared by re-ask and grounding) -------------
+
+
+def _figure_number_problem(fig: FigureDraft, span: str) -> str | None:
+    values = [v for v in (fig.value, fig.low, fig.high) if v is not None]
+    if not values:
+        if fig.qualifier == "vague_word" and fig.vague_word and vague_word_appears(fig.vague_word, span):
+            return None
+        return f"figure {fig.id} gives no number and no vague word that appears in its quote"
+    missing = [v for v in values if not number_appears(v, span)]
+    if missing:
+        return f"figure {fig.id}: {', '.join(map(str, missing))} does not appear in its quote {span!r}; quote the sentence that states it"
+    return None
+
+
+def _named_in(name: str, text: str) -> bool:
+    return align(name, text, source_id="-") is not None
+
+
+def verify_draft(draft: ExtractionDraft, text: str) -> list[str]:
+    """Every problem in ``draft`` as a sentence the model can act on."""
+    problems: list[str] = []
+
+    def quote_ok(where: str, quote: str) -> Evidence | None:
+        ev = align(quote, text, source_id="-")
+        if ev is None:
+            problems.append(f"{where}: quote not found in the article: {quote[:160]!r}. Copy it character for character.")
+        return ev
+
+    ids = [f.id for f in draft.figures]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(f"figure id {dup!r} is used more than once; give each figure its own id")
+    for fig in draft.figures:
+        ev = quote_ok(f"figure {fig.id}", fig.quote)
+        if ev is not None and (problem := _figure_number_problem(fig, ev.quote)):
+            problems.append(problem)
+    for n, claim in enumerate(draft.claims):
+        ev = quote_ok(f"claim {n}", claim.quote)
+        if ev is not None:
+            for term in claim.loaded_terms:
+                if align(term, ev.quote, source_id="-") is None:
+                    problems.append(f"claim {n}: loaded term {term!r} is not in its quote; list only words the speaker used")
+    for n, event in enumerate(draft.events):
+        quote_ok(f"event {n}", event.quote)
+        if event.sub_event_type not in SUB_EVENT_TYPES[event.event_type]:
+            problems.append(f"event {n}: sub_event_type {event.sub_event_type!r} does not belong to event_type {event.event_type!r}")
+        for ref in event.figure_ids:
+            if ref not in ids:
+                problems.append(f"event {n}: figure_ids names {ref!r}, which is not among the figures")
+        for loc in event.locations:
+            if not _named_in(loc.name_as_written, text):
+                problems.append(f"event {n}: location {loc.name_as_written!r} is not named in the article")
+    for actor in draft.actors:
+        if not _named_in(actor.name_as_written, text):
+            problems.append(f"actor {actor.name_as_written!r} is not named in the article as written")
+    return problems
+
+
+# --- grounding: drafts to records ------------------------------------------------------------
+
+
+@dataclass
+class _Grounded:
+    figures: list[FigureClaim] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    actors: list[Actor] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int, int, int] = (0, 0, 0)) -> _Grounded:
+    """Align every quote to ``source.text``; drop and record what fails.
+
+    ``numbered`` is how many figures, claims and events earlier chunks produced, so ids stay unique."""
+    n_fig, n_claim, n_event = numbered
+    out = _Grounded()
+    text, sid, outlet = source.text, source.id, source.outlet or source.id
+
+    def evidence(kind: str, item: object, quote: str) -> Evidence | None:
+        ev = align(quote, text, source_id=sid)
+        if ev is None:
+            out.dropped.append(Dropped(kind=kind, reason="quote not found in the source", item=_dump(item)))  # type: ignore[arg-type]
+        else:
+            out.evidence.append(ev)
+        return ev
+
+    fig_ids: dict[str, str] = {}
+    for fig in draft.figures:
+        ev = evidence("figure", fig, fig.quote)
+        if ev is None:
+            continue
+        if problem := _figure_number_problem(fig, ev.quote):
+            out.dropped.append(Dropped(kind="figure", reason=problem, item=_dump(fig)))
+            continue
+        if fig.id in fig_ids:
+            out.dropped.append(Dropped(kind="figure", reason=f"duplicate figure id {fig.id!r}", item=_dump(fig)))
+            continue
+        fig_ids[fig.id] = f"{sid}:f{n_fig + len(fig_ids) + 1}"
+        out.figures.append(
+            FigureClaim(
+                id=fig_ids[fig.id],
+                **fig.model_dump(exclude={"id", "quote"}),
+                reported_by=outlet,
+                source_id=sid,
+                evidence=ev,
+            )
+        )
+    for claim in draft.claims:
+        ev = evidence("claim", claim, claim.quote)
+        if ev is None:
+            continue
+        terms = [t for t in claim.loaded_terms if align(t, ev.quote, source_id=sid) is not None]
+        out.claims.append(
+            Claim(
+                id=f"{sid}:c{n_claim + len(out.claims) + 1}",
+                text=claim.text,
+                claim_type=claim.claim_type,
+                attributed_to=claim.attributed_to,
+                reported_by=outlet,
+                source_id=sid,
+                loaded_terms=terms,
+                evidence=ev,
+            )
+        )
+    for actor in draft.actors:
+        ev = evidence("actor", actor, actor.name_as_written)
+        if ev is not None:
+            out.actors.append(Actor(name=actor.name_as_written, canonical_name=actor.canonical_name, aliases=actor.aliases, actor_type=actor.actor_type, source_id=sid, evidence=ev))
+    for event in draft.events:
+        if event.sub_event_type not in SUB_EVENT_TYPES[event.event_type]:
+            out.dropped.append(Dropped(kind="event", reason=f"sub-event type {event.sub_event_type!r} is not a kind of {event.event_type!r}", item=_dump(event)))
+            continue
+        ev = evidence("event", event, event.quote)
+        if ev is None:
+            continue
+        locations = []
+        for loc in event.locations:
+            if _named_in(loc.name_as_written, text):
+                locations.append(Location(name=loc.name_as_written, admin1=loc.admin1, country=loc.country, precision=loc.precision))
+            else:
+                out.dropped.append(Dropped(kind="location", reason="place not named in the source", item=_dump(loc)))
+        refs = [fig_ids[r] for r in event.figure_ids if r in fig_ids]
+        date = resolve_date(event.date_as_written, source.published)
+        out.events.append(
+            EventRecord(
+                id=f"{sid}:e{n_event + len(out.events) + 1}",
+                source_ids=[sid],
+                disorder_type=DISORDER_TYPE[event.event_type],
+                event_type=event.event_type,
+                sub_event_type=event.sub_event_type,
+                summary=event.summary,
+                date_as_written=event.date_as_written,
+                date_start=date.start,
+                date_end=date.end,
+                date_precision=date.precision,
+                date_note=date.note,
+                granularity=event.granularity,
+                status=event.status,
+                actors=event.actors,
+                locations=locations,
+                figure_ids=refs,
+                evidence=[ev],
+            )
+        )
+    return out
+
+
+def _dump(item: object) -> dict[str, object]:
+    dump = getattr(item, "model_dump", None)
+    return dump() if callable(dump) else {"value": repr(item)}
+
+
+def _checks(g: _Grounded, reasks: int, salvaged: bool, last_error: str | None) -> list[CheckResult]:
+    by_kind: dict[str, int] = {}
+    for ev in g.evidence:
+        by_kind[ev.alignment] = by_kind.get(ev.alignment, 0) + 1
+    unaligned = [d for d in g.dropped if d.reason == "quote not found in the source"]
+    numbers = [d for d in g.dropped if d.kind == "figure" and d.reason != "quote not found in the source"]
+    other = [d for d in g.dropped if d not in unaligned and d not in numbers]
+    total = len(g.evidence) + len(unaligned)
+    aligned = ", ".join(f"{by_kind.get(k, 0)} {k}" for k in ("exact", "normalised", "fuzzy"))
+    checks = [
+        CheckResult(
+            name="quotes_grounded",
+            passed=not unaligned,
+            detail=f"{len(g.evidence)} of {total} quotes aligned to the source ({aligned}); unaligned items dropped",
+            failures=[f"{d.kind}: {_quote_of(d)!r}" for d in unaligned],
+        ),
+        CheckResult(
+            name="figure_numbers_in_quotes",
+            passed=not numbers,
+            detail=f"{len(g.figures)} figures whose numbers appear in their quotes; {len(numbers)} dropped",
+            failures=[d.reason for d in numbers],
+        ),
+        CheckResult(
+            name="items_consistent",
+            passed=not other,
+            detail="event types, places and actors match the source and the ACLED hierarchy",
+            failures=[f"{d.kind}: {d.reason}" for d in other],
+        ),
+    ]
+    if salvaged:
+        checks.append(
+            CheckResult(name="reask_budget", passed=False, detail=f"answer still failed after {reasks} re-ask(s); failing items were dropped", failures=[last_error or ""])
+        )
+    return checks
+
+
+def _quote_of(d: Dropped) -> str:
+    item = d.item
+    for key in ("quote", "name_as_written"):
+        if isinstance(item.get(key), str):
+            return str(item[key])[:160]
+    return ""
+
+
+# --- the per-source pipeline -----------------------------------------------------------------
+
+
+def _metadata(source: Source) -> str:
+    fields = [("Outlet", source.outlet), ("Outlet type", source.outlet_type if source.outlet_type != "unknown" else None), ("Title", source.title), ("Published", source.published.isoformat() if source.published else "unknown")]
+    return "\n".join(f"{k}: {v}" for k, v in fields if v)
+
+
+def extract_source(source: Source, llm: LLM, settings: Settings, prompt: Prompt | None = None) -> SourceReport:
+    prompt = prompt or load_prompt("extract", settings.prompts_dir)
+    chunks = split_text(source.text, max_chars=settings.chunk_chars, overlap=min(settings.chunk_overlap, settings.chunk_chars // 4))
+    usage = Usage()
+    merged = _Grounded()
+    checks: list[CheckResult] = []
+    for chunk in chunks:
+        part = f"Part {chunk.index + 1} of {len(chunks)} of a long article (characters {chunk.start}-{chunk.end})." if len(chunks) > 1 else ""
+        messages = prompt.render(source_id=source.id, metadata=_metadata(source), part=part, fenced_text=fence(source.id, chunk.text))
+        with verifying(lambda d: verify_draft(d, source.text)):
+            result = llm.structured(ExtractionDraft, messages)
+        usage = usage.add(result.usage)
+        g = ground_draft(result.value, source, numbered=(len(merged.figures), len(merged.claims), len(merged.events)))
+        for name in ("figures", "claims", "events", "actors", "dropped", "evidence"):
+            getattr(merged, name).extend(getattr(g, name))
+        checks = _merge_checks(checks, _checks(g, result.reasks, result.salvaged, result.last_error))
+    return SourceReport(
+        source=source,
+        events=dedupe_events(merged.events),
+        figures=dedupe_figures(merged.figures),
+        claims=dedupe_claims(merged.claims),
+        actors=dedupe_actors(merged.actors),
+        checks=checks,
+        dropped=merged.dropped,
+        chunks=len(chunks),
+        provenance=provenance(settings, [prompt], usage),
+    )
+
+
+def _merge_checks(a: list[CheckResult], b: list[CheckResult]) -> list[CheckResult]:
+    if not a:
+        return b
+    by_name = {c.name: c for c in a}
+    for c in b:
+        if c.name in by_name:
+            old = by_name[c.name]
+            by_name[c.name] = CheckResult(name=c.name, passed=old.passed and c.passed, detail=f"{old.detail}; {c.detail}", failures=old.failures + c.failures)
+        else:
+            by_name[c.name] = c
+    return list(by_name.values())
+
+
+def provenance(settings: Settings, prompts: Sequence[Prompt], usage: Usage) -> Provenance:
+    return Provenance(
+        tool_version=__version__,
+        model=settings.model,
+        endpoint=settings.endpoint_host,
+        mode=settings.mode + (" strict" if settings.strict else ""),
+        prompts=[p.ref for p in prompts],
+        usage=usage,
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def extract_many(
+    sources: Sequence[Source], llm: LLM, settings: Settings, *, on_done: Callable[[str, SourceReport | FailedItem], None] | None = None
+) -> tuple[list[SourceReport], list[FailedItem]]:
+    """Extract each source; one failing source never stops the others."""
+    prompt = load_prompt("extract", settings.prompts_dir)
+    reports: list[SourceReport] = []
+    failed: list[FailedItem] = []
+    for source in sources:
+        try:
+            report = extract_source(source, llm, settings, prompt)
+        except SummarizeError as exc:
+            if exc.kind in ("prompt", "config"):
+                raise
+            item = FailedItem(item=source.path or source.id, stage="extract", error=exc.kind, message=exc.message, attempts=exc.attempts)
+            failed.append(item)
+            if on_done:
+                on_done(source.id, item)
+            continue
+        reports.append(report)
+        if on_done:
+            on_done(source.id, report)
+    return reports, failed

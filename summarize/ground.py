@@ -1,0 +1,376 @@
+"""Ground the model's quotes in the source text, and read the numbers a passage states.
+
+The model is asked to copy quotes character for character, but it routinely straightens
+curly quotes, swaps dashes, re-flows whitespace or fixes a typo. ``align`` therefore tries
+three stages (exact, normalised, fuzzy) and always reports the span *of the source*, so
+``source.text[start:end] == evidence.quote`` holds whatever the model wrote.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from fractions import Fraction
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from summarize.models import Alignment, Evidence
+
+FUZZY_THRESHOLD = 90.0
+FUZZY_MIN_CHARS = 24
+FUZZY_MAX_LEN_RATIO = 0.15
+# partial_ratio_alignment is O(len(quote) * len(text)); beyond this we would rather drop
+# a quote than stall a batch on one huge document.
+FUZZY_MAX_TEXT_CHARS = 200_000
+
+# --- normalisation ------------------------------------------------------------------------
+
+# Looked up *before* NFKC: NFKC turns a double prime into two primes, which would then
+# normalise to '' rather than '"'.
+_PUNCT = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u2035`\u00b4\u02bc", "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb", '"'),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
+    }
+)
+# Invisible in rendered text, so the model cannot be expected to reproduce them.
+_DROP = frozenset("\u00ad\u200b\u200c\u200d\u2060\ufeff")
+
+
+def _fold(unit: str) -> str:
+    """Normalise one base character together with its combining marks."""
+    unit = unit.translate(_PUNCT)
+    # NFKC again after casefold: casefolding can leave decomposed sequences ('İ' -> 'i̇').
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", unit).casefold()).translate(_PUNCT)
+
+
+def _normalise(text: str) -> tuple[str, list[int], list[int]]:
+    """Normalised text plus, per output char, the [start, end) of the input unit it came from.
+
+    Units are a base char with its combining marks, so 'e' + U+0301 and 'é' normalise alike
+    and a span can never end between a letter and its accent.
+    """
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        unit = text[i:j]
+        for ch in " " if unit.isspace() else _fold(unit):
+            if ch in _DROP:
+                continue
+            if ch.isspace():
+                if out and out[-1] == " ":
+                    ends[-1] = j  # extend the run so a span's end never lands inside it
+                    continue
+                if not out:  # leading whitespace is stripped
+                    continue
+            out.append(" " if ch.isspace() else ch)
+            starts.append(i)
+            ends.append(j)
+        i = j
+    if out and out[-1] == " ":
+        del out[-1], starts[-1], ends[-1]
+    return "".join(out), starts, ends
+
+
+def normalise_with_map(text: str) -> tuple[str, list[int]]:
+    """Return the normalised text and, per normalised char, the index in ``text`` it came from.
+
+    The map has one extra final entry, ``len(text)``, so an end offset maps too.
+    """
+    norm, starts, _ = _normalise(text)
+    return norm, [*starts, len(text)]
+
+
+def _norm(text: str) -> str:
+    return _normalise(text)[0]
+
+
+# The pipeline aligns dozens of quotes against one article in a row; normalising a long
+# article costs ~60 ms, so keep the last few. Callers must not mutate the returned lists.
+_normalise_source = lru_cache(maxsize=4)(_normalise)
+
+
+# --- alignment ----------------------------------------------------------------------------
+
+
+def _on_boundaries(starts: list[int], ns: int, ne: int) -> bool:
+    """True when [ns, ne) does not split the output of one input unit (e.g. 'ﬁ' -> 'fi')."""
+    left = ns == 0 or starts[ns] != starts[ns - 1]
+    right = ne == len(starts) or starts[ne] != starts[ne - 1]
+    return left and right
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _word_spans(norm: str, ds: int, de: int) -> list[tuple[int, int]]:
+    """Candidate spans around [ds, de) that neither start nor end inside a word."""
+    n = len(norm)
+    lefts = {ds}
+    if 0 < ds < n and _is_word(norm[ds - 1]) and _is_word(norm[ds]):
+        out, into = ds, ds
+        while out > 0 and _is_word(norm[out - 1]):
+            out -= 1
+        while into < n and _is_word(norm[into]):
+            into += 1
+        lefts = {out, into}
+    rights = {de}
+    if 0 < de < n and _is_word(norm[de - 1]) and _is_word(norm[de]):
+        out, into = de, de
+        while out < n and _is_word(norm[out]):
+            out += 1
+        while into > 0 and _is_word(norm[into - 1]):
+            into -= 1
+        rights = {out, into}
+    spans = []
+    for left in lefts:
+        for right in rights:
+            s, e = left, right
+            while s < e and norm[s] == " ":
+                s += 1
+            while e > s and norm[e - 1] == " ":
+                e -= 1
+            if s < e:
+                spans.append((s, e))
+    return spans
+
+
+def _fuzzy(nq: str, norm: str, starts: list[int]) -> tuple[int, int, float] | None:
+    """Best fuzzy span of ``norm`` for ``nq`` as (norm start, norm end, score), or None."""
+    hit = fuzz.partial_ratio_alignment(nq, norm)
+    if hit is None or hit.score < FUZZY_THRESHOLD:
+        return None
+    best: tuple[int, int, float] | None = None
+    for s0, e0 in _word_spans(norm, hit.dest_start, hit.dest_end):
+        s, e = s0, e0
+        # Snap outwards to whole input units too, so a span never splits 'ß' -> 'ss'.
+        while s > 0 and starts[s - 1] == starts[s]:
+            s -= 1
+        while e < len(starts) and starts[e] == starts[e - 1]:
+            e += 1
+        if abs((e - s) - len(nq)) > FUZZY_MAX_LEN_RATIO * len(nq):
+            continue
+        # Score the span we will actually report, not partial_ratio's raw window.
+        score = fuzz.ratio(nq, norm[s:e])
+        if score < FUZZY_THRESHOLD:
+            continue
+        # A typo is tolerable; a different figure is a different claim ("150" vs "160").
+        if numbers_in(nq) != numbers_in(norm[s:e]):
+            continue
+        if best is None or score > best[2] or (score == best[2] and s < best[0]):
+            best = (s, e, score)
+    return best
+
+
+def align(quote: str, text: str, *, source_id: str) -> Evidence | None:
+    """Locate ``quote`` in ``text``: exact, then normalised, then fuzzy; None if not found.
+
+    The first occurrence wins, so the same inputs always give the same offsets.
+    """
+    stripped = quote.strip()
+    if not stripped:
+        return None
+    start = text.find(stripped)
+    if start >= 0:
+        end = start + len(stripped)
+        return Evidence(source_id=source_id, quote=text[start:end], start=start, end=end, alignment="exact", score=100.0)
+    nq = _norm(stripped)
+    if not nq:
+        return None
+    norm, starts, ends = _normalise_source(text)
+    ns = norm.find(nq)
+    while ns >= 0 and not _on_boundaries(starts, ns, ns + len(nq)):
+        ns = norm.find(nq, ns + 1)
+    alignment: Alignment
+    if ns >= 0:
+        alignment, ne, score = "normalised", ns + len(nq), 100.0
+    else:
+        if len(nq) < FUZZY_MIN_CHARS or len(text) > FUZZY_MAX_TEXT_CHARS or not norm:
+            return None
+        if (found := _fuzzy(nq, norm, starts)) is None:
+            return None
+        alignment, (ns, ne, score) = "fuzzy", found
+    start, end = starts[ns], ends[ne - 1]
+    return Evidence(
+        source_id=source_id,
+        quote=text[start:end],
+        start=start,
+        end=end,
+        alignment=alignment,
+        score=round(score, 2),
+        quoted_as=quote,
+    )
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+_SMALL = {
+    w: i
+    for i, w in enumerate(
+        [
+            *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+            *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
+        ]
+    )
+}
+_TENS = {w: 10 * i for i, w in enumerate(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2)}
+_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_MULT = {"hundred": 100, "dozen": 12, **_SCALES}
+_NUMBER_WORDS = {*_SMALL, *_TENS, *_MULT}
+
+# Separators that may sit inside a written number: thousands marks (incl. NBSP, thin and
+# narrow spaces, the Arabic thousands sign) and decimal points. A plain space is excluded:
+# "in 2023 150 people" is two numbers.
+_DIGIT_RUN = re.compile(r"\d+(?:[,.'\u00a0\u2009\u202f\u066b\u066c]\d+)*")
+_SCALE_AFTER = re.compile(r"\s*(hundred|thousand|million|billion|dozen)(?![^\W\d_])", re.IGNORECASE)
+_DIGIT_SCALED = re.compile(f"{_DIGIT_RUN.pattern}(?:{_SCALE_AFTER.pattern})?", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+")
+_JOINER = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+
+
+def _ascii_digits(s: str) -> str:
+    # int() accepts any Unicode digit, but Fraction and our separators want ASCII.
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in s)
+
+
+def _grouped(groups: list[str], seps: list[str]) -> bool:
+    """True for thousands grouping: '1,200,000', not '12,00' or '1,200.000'."""
+    return len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]) and len(set(seps)) == 1
+
+
+def _digit_run_values(run: str, scale: int | None) -> list[Fraction]:
+    """Interpret '1,200', '1.200', '1 200', '1,200.5', '1.5' (run already ASCII digits)."""
+    groups = re.split(r"[^\d]", run)
+    seps = re.findall(r"[^\d]", run)
+    if not seps:
+        return [Fraction(run)]
+    # "1.250 million" is English for 1,250,000: before a scale word a lone dot is decimal.
+    lone_dot = seps in (["."], ["\u066b"])
+    if _grouped(groups, seps) and not (lone_dot and scale is not None) and seps[0] != "\u066b":
+        return [Fraction("".join(groups))]
+    if seps[-1] in ".,\u066b":
+        head, head_seps = groups[:-1], seps[:-1]
+        if not head_seps or (_grouped(head, head_seps) and seps[-1] not in head_seps):
+            return [Fraction("".join(head)) + Fraction(f"0.{groups[-1]}")]
+    # Not one number after all ("1,2,3"): read each group on its own.
+    return [Fraction(g) for g in groups]
+
+
+def _digit_numbers(s: str) -> set[int]:
+    found: set[int] = set()
+    for m in _DIGIT_RUN.finditer(s):
+        scale_m = _SCALE_AFTER.match(s, m.end())
+        scale = _MULT[scale_m.group(1).casefold()] if scale_m else None
+        for read in _digit_run_values(m.group(), scale):
+            v = read * (scale or 1)
+            if v.denominator == 1:  # '1.5' alone is no count of people; '1.5 million' is
+                found.add(int(v))
+    return found
+
+
+class _WordNumber:
+    """Accumulates one spelled-out number, e.g. 'one hundred and fifty-three'."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.current = 0
+        self.last: str | None = None  # kind of the previous token
+        self.started = False
+
+    def accepts(self, word: str) -> bool:
+        last = self.last
+        if not self.started:
+            return word in _NUMBER_WORDS or word in ("a", "an")
+        if last == "article":
+            return word in _MULT
+        if word == "and":
+            return last in ("hundred", "scale")
+        if word in _SMALL:
+            small_ok = last in ("hundred", "scale", "and")
+            return small_ok or (last == "tens" and 0 < _SMALL[word] < 10)
+        if word in _TENS:
+            return last in ("hundred", "scale", "and")
+        if word in ("hundred", "dozen"):
+            return last in ("unit", "teen")
+        if word in _SCALES:
+            return last in ("unit", "teen", "tens", "hundred")
+        return False
+
+    def add(self, word: str) -> None:
+        self.started = True
+        if word in ("a", "an"):
+            self.current, self.last = 1, "article"
+        elif word == "and":
+            self.last = "and"
+        elif word in _SMALL:
+            self.current += _SMALL[word]
+            self.last = "unit" if 0 < _SMALL[word] < 10 else "teen"
+        elif word in _TENS:
+            self.current += _TENS[word]
+            self.last = "tens"
+        elif word in ("hundred", "dozen"):
+            self.current = (self.current or 1) * _MULT[word]
+            self.last = "hundred"
+        else:
+            self.total += (self.current or 1) * _SCALES[word]
+            self.current, self.last = 0, "scale"
+
+    def value(self) -> int | None:
+        # "a" on its own, or a trailing "and", is not a number.
+        if not self.started or self.last == "article":
+            return None
+        return self.total + self.current
+
+
+def _word_numbers(s: str) -> set[int]:
+    found: set[int] = set()
+    acc = _WordNumber()
+    prev_end = 0
+    for m in _WORD.finditer(s):
+        word = m.group().casefold()
+        joined = _JOINER.fullmatch(s, prev_end, m.start()) is not None
+        if acc.started and (not joined or not acc.accepts(word)):
+            if (v := acc.value()) is not None:
+                found.add(v)
+            acc = _WordNumber()
+        if acc.accepts(word):
+            acc.add(word)
+        prev_end = m.end()
+    if (v := acc.value()) is not None:
+        found.add(v)
+    return found
+
+
+def numbers_in(s: str) -> set[int]:
+    """All whole numbers stated in ``s``, in digits (any script) or English words."""
+    # No NFKC here: it would turn the NBSP and thin spaces used as thousands marks into
+    # plain spaces, which we must not read as separators.
+    s = _ascii_digits(s)
+    # The word pass must not read the "million" of "2 million" as a number of its own.
+    words_only = _DIGIT_SCALED.sub(" # ", s)
+    return _digit_numbers(s) | _word_numbers(words_only)
+
+
+def number_appears(value: int, s: str) -> bool:
+    return value in numbers_in(s)
+
+
+def vague_word_appears(word: str, s: str) -> bool:
+    """Whole-word, case-insensitive match, tolerating singular/plural ('dozen' ~ 'dozens')."""
+    parts = _norm(word).split(" ")
+    if not parts or not parts[0]:
+        return False
+    pieces = []
+    for p in parts:
+        base = p[:-1] if p.endswith("s") and len(p) > 3 else p
+        pieces.append(re.escape(base) + "(?:s|es)?")
+    pattern = r"(?<!\w)" + r"[\s-]+".join(pieces) + r"(?!\w)"
+    return re.search(pattern, _norm(s)) is not None

@@ -1,0 +1,251 @@
+"""The only module that talks to the openai SDK and instructor.
+
+Retry layers, one per failure kind:
+
+* transport (connection errors, timeouts, 408/409/429/5xx): retried here with tenacity, waiting
+  what ``Retry-After`` asks (capped) or exponential backoff with jitter; the SDK's own retries are
+  off so that no two layers multiply;
+* validation (the answer does not fit the schema or fails grounding): re-asked through
+  instructor with the error text, up to ``max_reasks`` times;
+* truncation (``finish_reason=length``), refusal and empty answers: raised as their own errors
+  and never re-asked, so a truncated answer is not fed back to grow the next prompt.
+
+Token usage is summed over every answer received, re-asks included, failed ones included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import httpx
+import instructor
+import openai
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from .config import Settings
+from .errors import (
+    CassetteError,
+    EndpointError,
+    ModelOutputError,
+    RefusalError,
+    TransportError,
+    TruncatedError,
+)
+from .models import LENIENT, VERIFY, Usage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+_MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON}
+_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class Result(Generic[T]):
+    value: T
+    usage: Usage
+    reasks: int
+    salvaged: bool  # True when the re-ask budget ran out and failing items were dropped
+    last_error: str | None
+
+
+@contextmanager
+def verifying(check: Callable[[Any], list[str]]) -> Iterator[None]:
+    token = VERIFY.set(check)
+    try:
+        yield
+    finally:
+        VERIFY.reset(token)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
+        return not _from_cassette(exc)
+    return isinstance(exc, openai.APIStatusError) and exc.status_code in _RETRY_STATUS
+
+
+def _from_cassette(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ == "CannotOverwriteExistingCassetteException":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (Retry-After or retry-after-ms), if it said."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:
+        return None  # an HTTP date; fall back to backoff
+    return None
+
+
+class LLM:
+    """Structured calls to one endpoint, configured from ``Settings``."""
+
+    def __init__(self, settings: Settings, *, http_client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        settings.require_endpoint()
+        self.settings = settings
+        self._sleep = sleep
+        self._client = openai.OpenAI(
+            api_key=settings.api_key or "no-key-needed",
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            max_retries=0,
+            http_client=http_client,
+        )
+        self._mode = _MODES[settings.mode]
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = retry_after_seconds(exc) if exc else None
+        if asked is not None:
+            return min(max(asked, 0.0), self.settings.max_retry_wait)
+        backoff = min(0.5 * 2 ** (state.attempt_number - 1), 20.0)
+        return backoff * (0.5 + random.random() / 2)
+
+    def _send(self, usage: Usage, kwargs: dict[str, Any]) -> ChatCompletion:
+        retrying = Retrying(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(self.settings.transport_retries + 1),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=lambda s: log.warning(
+                "transport error (%s); retry %d in %.1fs", type(s.outcome.exception()).__name__ if s.outcome else "?", s.attempt_number, s.next_action.sleep if s.next_action else 0
+            ),
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    usage.requests += 1
+                    return self._client.chat.completions.create(**kwargs)
+        except openai.APIStatusError as exc:
+            raise TransportError(f"HTTP {exc.status_code} from the endpoint after {usage.requests} request(s): {_short(exc)}") from exc
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            if _from_cassette(exc):
+                raise CassetteError(
+                    f"the cassette {self.settings.replay} has no recorded answer for this request "
+                    "(the prompt, schema, model, mode or input differ from the recording)"
+                ) from exc
+            raise TransportError(f"{type(exc).__name__} after {usage.requests} request(s): {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _create(self, usage: Usage) -> Callable[..., ChatCompletion]:
+        def create(**kwargs: Any) -> ChatCompletion:
+            if self.settings.strict:
+                for tool in kwargs.get("tools") or []:
+                    tool["function"]["strict"] = True
+                fmt = kwargs.get("response_format")
+                if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+                    fmt["json_schema"]["strict"] = True
+            response = self._send(usage, kwargs)
+            if not isinstance(response, ChatCompletion):
+                raise ModelOutputError(f"the endpoint answered with something that is not a chat completion: {str(response)[:200]!r}")
+            usage.attempts += 1
+            if response.usage is not None:
+                usage.prompt_tokens += response.usage.prompt_tokens or 0
+                usage.completion_tokens += response.usage.completion_tokens or 0
+                usage.total_tokens += response.usage.total_tokens or 0
+            if not response.choices:
+                raise ModelOutputError("the endpoint answered with no choices")
+            choice = response.choices[0]
+            if getattr(choice.message, "refusal", None):
+                raise RefusalError(f"the model refused: {choice.message.refusal}")
+            if choice.finish_reason == "length":
+                raise TruncatedError(
+                    f"the answer was cut off at the token limit after {response.usage.completion_tokens if response.usage else '?'} tokens; "
+                    "use a model with a larger output limit or lower --chunk-chars"
+                )
+            return response
+
+        return create
+
+    # -- structured calls ------------------------------------------------------------------
+
+    def structured(self, response_model: type[T], messages: list[dict[str, str]]) -> Result[T]:
+        """Ask for ``response_model``; re-ask on validation errors; salvage after the budget.
+
+        Validators may consult ``VERIFY``; when the budget is spent, the last answer is parsed
+        once more with ``LENIENT`` set so validators drop what fails instead of raising.
+        """
+        usage = Usage()
+        patched = instructor.patch(create=self._create(usage), mode=self._mode)
+        try:
+            value = patched(response_model=response_model, messages=messages, model=self.settings.model, max_retries=self.settings.max_reasks)
+            return Result(value, self._priced(usage), max(usage.attempts - 1, 0), False, None)
+        except instructor.core.InstructorRetryException as exc:
+            cause = exc.__cause__
+            if isinstance(cause, EndpointError):
+                cause.attempts = usage.attempts
+                raise cause from None
+            last = exc.failed_attempts[-1].completion if exc.failed_attempts else None
+            if last is None:
+                raise ModelOutputError(f"no usable answer after {usage.attempts} attempt(s): {exc}", attempts=usage.attempts) from exc
+            raw = _answer_text(last, self.settings.mode)
+            token = LENIENT.set(True)
+            try:
+                value = response_model.model_validate_json(raw)
+            except (ValidationError, ValueError) as final:
+                raise ModelOutputError(
+                    f"the answer did not fit the schema after {usage.attempts} attempt(s): {_first_line(final)}", attempts=usage.attempts
+                ) from None
+            finally:
+                LENIENT.reset(token)
+            return Result(value, self._priced(usage), max(usage.attempts - 1, 0), True, _first_line(cause or exc))
+
+    def _priced(self, usage: Usage) -> Usage:
+        s = self.settings
+        if s.price_input is None or s.price_output is None:
+            return usage
+        usage.cost_usd = round(usage.prompt_tokens * s.price_input / 1e6 + usage.completion_tokens * s.price_output / 1e6, 6)
+        return usage
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _answer_text(completion: ChatCompletion, mode: str) -> str:
+    message = completion.choices[0].message
+    if mode == "tools" and message.tool_calls:
+        call = message.tool_calls[0]
+        return call.function.arguments if hasattr(call, "function") else ""
+    return message.content or ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 600 else text[:600] + " ..."
+
+
+def _short(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and "message" in err:
+            return str(err["message"])[:300]
+    try:
+        return json.dumps(body)[:300] if body is not None else exc.message[:300]
+    except TypeError:
+        return str(body)[:300]
