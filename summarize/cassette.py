@@ -151,6 +151,34 @@ def cassette(*, record: Path | None = None, replay: Path | None = None, secrets:
         raise CassetteError(f"{path}: not a readable cassette ({exc})") from None
 
 
+def recorded_call_settings(path: Path) -> dict[str, object]:
+    """Model, mode and strictness of the first recorded chat request, so a replay sends the same
+    request bodies without the user having to repeat the recording's flags."""
+    if not path.is_file():
+        raise CassetteError(f"cassette not found: {path}")
+    try:
+        data = _Serializer.deserialize(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise CassetteError(f"{path}: not a readable cassette ({exc})") from None
+    for interaction in data["interactions"]:
+        body = _json_or_raw(interaction["request"].get("body"))
+        if not isinstance(body, dict) or "messages" not in body:
+            continue
+        found: dict[str, object] = {"model": body.get("model")}
+        fmt = body.get("response_format") or {}
+        if body.get("tools"):
+            found["mode"] = "tools"
+            found["strict"] = bool(body["tools"][0].get("function", {}).get("strict"))
+        elif fmt.get("type") == "json_schema":
+            found["mode"] = "json_schema"
+            found["strict"] = bool(fmt.get("json_schema", {}).get("strict"))
+        elif fmt.get("type") == "json_object":
+            found["mode"] = "json"
+            found["strict"] = False
+        return found
+    return {}
+
+
 def unplayed(cas: Cassette | None) -> int:
     """How many recorded interactions a replay did not use."""
     if cas is None or cas.write_protected is False:

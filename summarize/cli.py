@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, api, render, schemas
+from . import __version__, api, cassette, render, schemas
 from .config import MODES, PROFILES, load_settings
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, SummarizeError
 from .models import ExtractionOutput, FailedItem, SourceReport
@@ -120,7 +120,15 @@ def _progress(stream: TextIO):  # type: ignore[no-untyped-def]
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     keys = ("model", "base_url", "profile", "mode", "record", "replay", "prompts_dir", "timeout", "max_reasks", "chunk_chars", "max_bytes")
-    return load_settings({k: getattr(args, k, None) for k in keys})
+    given = {k: getattr(args, k, None) for k in keys}
+    if given["replay"]:
+        # a replay must send what the recording sent: take model and mode from the cassette unless overridden
+        recorded = cassette.recorded_call_settings(Path(given["replay"]))
+        for key in ("model", "mode"):
+            given[key] = given[key] or recorded.get(key)
+        if "strict" in recorded and (not args.mode or args.mode == recorded.get("mode")):
+            given["strict"] = recorded["strict"]
+    return load_settings(given)
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:

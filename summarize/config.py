@@ -131,7 +131,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
         "base_url": base_url,
         "profile": profile,
         "mode": mode,
-        "strict": prof.strict,
+        "strict": bool(given.get("strict", prof.strict)),
         "price_input": _float(env, "SUMMARIZE_PRICE_INPUT"),
         "price_output": _float(env, "SUMMARIZE_PRICE_OUTPUT"),
     }

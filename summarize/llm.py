@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 import instructor
+from instructor.core.exceptions import InstructorRetryException
 import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
@@ -69,6 +70,8 @@ def verifying(check: Callable[[Any], list[str]]) -> Iterator[None]:
 
 
 def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, json.JSONDecodeError):  # a proxy's garbled 200: worth another try
+        return True
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
         return not _from_cassette(exc)
     return isinstance(exc, openai.APIStatusError) and exc.status_code in _RETRY_STATUS
@@ -143,6 +146,8 @@ class LLM:
                     return self._client.chat.completions.create(**kwargs)
         except openai.APIStatusError as exc:
             raise TransportError(f"HTTP {exc.status_code} from the endpoint after {usage.requests} request(s): {_short(exc)}") from exc
+        except json.JSONDecodeError as exc:
+            raise TransportError(f"the endpoint answered with a body that is not JSON after {usage.requests} request(s): {exc}") from exc
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             if _from_cassette(exc):
                 raise CassetteError(
@@ -195,7 +200,7 @@ class LLM:
         try:
             value = patched(response_model=response_model, messages=messages, model=self.settings.model, max_retries=self.settings.max_reasks)
             return Result(value, self._priced(usage), max(usage.attempts - 1, 0), False, None)
-        except instructor.core.InstructorRetryException as exc:
+        except InstructorRetryException as exc:
             cause = exc.__cause__
             if isinstance(cause, EndpointError):
                 cause.attempts = usage.attempts
