@@ -6,14 +6,20 @@ import logging
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO
+
+from pydantic import ValidationError
 
 from .cassette import cassette, unplayed
 from .config import Settings
-from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL
+from .brief import BriefOptions, brief_reports
+from .briefing_models import Briefing
+from .check import recheck
+from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError
 from .extract import extract_many
 from .llm import LLM
-from .models import ExtractionOutput, FailedItem, SourceReport
+from .models import CheckResult, ExtractionOutput, FailedItem, SourceReport
 from .sources import read_sources
 
 log = logging.getLogger("summarize")
@@ -57,3 +63,75 @@ def exit_code(out: ExtractionOutput) -> int:
     if any(not r.verified for r in out.reports):
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def load_reports(path: Path) -> list[SourceReport]:
+    """Saved extraction output: ``extract --format json`` or ``--format jsonl``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read reports: {exc.strerror}", item=str(path)) from None
+    try:
+        if text.lstrip().startswith("{") and '"reports"' in text[:2000]:
+            return ExtractionOutput.model_validate_json(text).reports
+        return [SourceReport.model_validate_json(line) for line in text.splitlines() if line.strip()]
+    except ValidationError as exc:
+        raise InputError(f"not saved extraction output (extract --format json or jsonl): {exc.errors()[0]['msg']}", item=str(path)) from None
+
+
+def brief_files(
+    paths: Sequence[str],
+    settings: Settings,
+    options: BriefOptions | None = None,
+    *,
+    reports_file: Path | None = None,
+    stdin: BinaryIO | None = None,
+    progress: Progress | None = None,
+) -> tuple[Briefing | None, ExtractionOutput]:
+    """Extract (unless saved reports are given) and brief one story. Returns the extraction too, for its failures."""
+    reports: list[SourceReport] = load_reports(reports_file) if reports_file else []
+    failed: list[FailedItem] = []
+    sources = []
+    if paths:
+        sources, failed = read_sources(paths, max_bytes=settings.max_bytes, stdin=stdin)
+        if progress:
+            for item in failed:
+                progress(item.item, item)
+    briefing = None
+    with session(settings) as llm:
+        if sources:
+            extracted, extract_failed = extract_many(sources, llm, settings, on_done=progress)
+            reports += extracted
+            failed += extract_failed
+        if reports:
+            try:
+                briefing = brief_reports(reports, llm, settings, options)
+            except SummarizeError as exc:
+                if exc.kind in ("prompt", "config"):
+                    raise
+                failed.append(FailedItem(item="briefing", stage="brief", error=exc.kind, message=exc.message, attempts=exc.attempts))
+    return briefing, ExtractionOutput(reports=reports, failed=failed)
+
+
+def briefing_exit_code(briefing: Briefing | None, out: ExtractionOutput) -> int:
+    if briefing is None or any(f.stage != "read" for f in out.failed):
+        return EXIT_ENDPOINT
+    if out.failed:
+        return EXIT_INPUT
+    if not briefing.verified or any(not r.verified for r in out.reports):
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def load_briefing(path: Path) -> Briefing:
+    try:
+        return Briefing.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read briefing: {exc.strerror}", item=str(path)) from None
+    except ValidationError as exc:
+        raise InputError(f"not a briefing JSON (brief --format json): {exc.errors()[0]['msg']}", item=str(path)) from None
+
+
+def check_briefing(briefing: Briefing, options: BriefOptions | None = None) -> list[CheckResult]:
+    """Re-run every check on a saved briefing, from the sources it carries."""
+    return recheck(briefing, options or BriefOptions())

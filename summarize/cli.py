@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, api, cassette, render, schemas
+from . import __version__, api, cassette, render, render_brief, schemas
+from .brief import BriefOptions
 from .config import MODES, PROFILES, load_settings
-from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, SummarizeError
+from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, SummarizeError, UsageError
 from .models import ExtractionOutput, FailedItem, SourceReport
 
 EXIT_CODES = """exit codes:
@@ -72,6 +73,34 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl), directories, or - for stdin")
     ex.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
     ex.add_argument("--format", choices=("json", "jsonl", "md"), default="json")
+
+    br = sub.add_parser(
+        "brief",
+        parents=[common],
+        help="write one neutral, cited briefing from several articles about one story",
+        description="Extract each article, reconcile figures by scope in code, have the model write from the numbered claims, then gate every sentence.",
+        epilog="examples:\n  summarize brief examples/aleppo/ --replay cassettes/aleppo-brief.yaml\n"
+        "  summarize extract examples/aleppo/ -o reports.json && summarize brief --reports reports.json -o briefing.json --format json\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    br.add_argument("inputs", nargs="*", metavar="FILE", help="article files, directories, or - for stdin")
+    br.add_argument("--reports", metavar="FILE", help="brief from saved `extract` output instead of extracting again")
+    br.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    br.add_argument("--format", choices=("md", "json"), default="md")
+    br.add_argument("--language", default="English", help="language of the briefing (default English)")
+    br.add_argument("--terms", action="append", default=[], metavar="FILE", help="extra loaded-term list (pattern | neutral rendering per line); repeatable")
+    br.add_argument("--aliases", metavar="FILE", help="extra actor and claimant aliases (TOML, merged over the bundled table)")
+
+    ck = sub.add_parser(
+        "check",
+        help="re-run every check on a saved briefing, offline",
+        description="Re-verify a briefing JSON: its quotes against the sources it carries, its figure tables, and every gate on its sentences. No model call.",
+        epilog="example:\n  summarize check briefing.json\n\nexit codes: 0 every check passed, 1 a check failed, 2 unreadable input",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ck.add_argument("briefing", metavar="BRIEFING.json")
+    ck.add_argument("--terms", action="append", default=[], metavar="FILE")
+    ck.add_argument("--aliases", metavar="FILE")
 
     sc = sub.add_parser(
         "schema",
@@ -141,6 +170,43 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return api.exit_code(out)
 
 
+def _options(args: argparse.Namespace) -> BriefOptions:
+    return BriefOptions(
+        language=getattr(args, "language", "English"),
+        terms=tuple(Path(t) for t in args.terms),
+        aliases=Path(args.aliases) if args.aliases else None,
+    )
+
+
+def _cmd_brief(args: argparse.Namespace) -> int:
+    if not args.inputs and not args.reports:
+        raise UsageError("give article files to brief, or --reports FILE with saved extraction output")
+    settings = _settings(args)
+    settings.require_endpoint()
+    progress = None if args.quiet else _progress(sys.stderr)
+    briefing, out = api.brief_files(
+        args.inputs, settings, _options(args), reports_file=Path(args.reports) if args.reports else None,
+        stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress,
+    )
+    if briefing is not None:
+        text = briefing.model_dump_json(indent=2) + "\n" if args.format == "json" else render_brief.briefing_markdown(briefing)
+        _write(text, args.output)
+        if not args.quiet:
+            failed = [c.name for c in briefing.checks if not c.passed]
+            sys.stderr.write(f"briefing: {len(briefing.sentences())} sentences, {len(briefing.removed)} removed; " + (f"checks failed: {', '.join(failed)}\n" if failed else "all checks passed\n"))
+    for item in out.failed:
+        if item.stage == "brief":
+            sys.stderr.write(f"✗ briefing failed ({item.error}): {item.message}\n")
+    return api.briefing_exit_code(briefing, out)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    checks = api.check_briefing(api.load_briefing(Path(args.briefing)), _options(args))
+    for c in checks:
+        sys.stdout.write(f"{'✓' if c.passed else '✗'} {c.name}: {c.detail}\n" + "".join(f"    - {f}\n" for f in c.failures))
+    return EXIT_OK if all(c.passed for c in checks) else EXIT_PARTIAL
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.check:
@@ -165,7 +231,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
         for noisy in ("httpx", "openai", "instructor", "vcr"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
-        return {"extract": _cmd_extract, "schema": _cmd_schema}[args.command](args)
+        return {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "schema": _cmd_schema}[args.command](args)
     except SummarizeError as exc:
         sys.stderr.write(f"summarize: {exc}\n")
         return exc.exit_code

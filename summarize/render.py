@@ -11,12 +11,16 @@ def _cell(text: object) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
-def figure_value(f: FigureClaim) -> str:
-    if f.value is None and f.low is None and f.high is None:
-        return f.vague_word or "?"
-    number = f"{f.low}–{f.high}" if f.value is None else str(f.value)
-    prefix = {"at_least": "≥ ", "about": "~", "more_than": "> ", "less_than": "< ", "up_to": "≤ "}.get(f.qualifier, "")
+def format_value(value: int | None, low: int | None, high: int | None, qualifier: str, vague_word: str | None) -> str:
+    if value is None and low is None and high is None:
+        return vague_word or "?"
+    number = f"{low}–{high}" if value is None else str(value)
+    prefix = {"at_least": "≥ ", "about": "~", "more_than": "> ", "less_than": "< ", "up_to": "≤ "}.get(qualifier, "")
     return prefix + number
+
+
+def figure_value(f: FigureClaim) -> str:
+    return format_value(f.value, f.low, f.high, f.qualifier, f.vague_word)
 
 
 def figure_scope(f: FigureClaim) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from .errors import UsageError
+from .briefing_models import BriefDraft, Briefing
 from .models import ExtractionDraft, ExtractionOutput, SourceReport
 
 # file name -> model; the draft is what the LLM is asked to fill, the others are our outputs
@@ -15,11 +16,14 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "extraction-draft.schema.json": ExtractionDraft,
     "source-report.schema.json": SourceReport,
     "extraction-output.schema.json": ExtractionOutput,
+    "brief-draft.schema.json": BriefDraft,
+    "briefing.schema.json": Briefing,
 }
+MODEL_FACING = (ExtractionDraft, BriefDraft)
 
 
 def render(model: type[BaseModel]) -> str:
-    schema = model.model_json_schema(mode="serialization" if model is not ExtractionDraft else "validation")
+    schema = model.model_json_schema(mode="validation" if model in MODEL_FACING else "serialization")
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 

@@ -15,20 +15,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from scripted_server import ScriptedServer, answers_by_source  # noqa: E402
+from scripted_server import Reply, ScriptedServer, answers_by_source  # noqa: E402
 
 from summarize.cli import cli  # noqa: E402
 
 ANSWERS = HERE / "fixtures" / "answers"
+BRIEFS = HERE / "fixtures" / "briefs"
 MODEL = "gpt-4o-mini"
 # Recording uses a key shaped like a real one, so the scrubbing is exercised on every re-record.
 RECORDING_KEY = "sk-recording-0000000000000000000000000000"
@@ -42,14 +45,43 @@ def load_answers() -> dict[str, object]:
 CASSETTES: dict[str, list[str]] = {
     "aleppo-extract.yaml": ["extract", "examples/aleppo", "--quiet", "-o", "{out}"],
     "floods-extract.yaml": ["extract", "examples/floods", "--quiet", "-o", "{out}"],
+    "aleppo-brief.yaml": ["brief", "examples/aleppo", "--quiet", "-o", "{out}"],
+    "floods-brief.yaml": ["brief", "examples/floods", "--quiet", "-o", "{out}"],
 }
 
 
-def record(name: str, target: Path, *, responder: Callable[[dict[str, object]], object] | None = None) -> int:
+def requested_schema(body: dict[str, Any]) -> str | None:
+    """The name of the structured output a request asks for (tool name or json_schema name)."""
+    for tool in body.get("tools") or []:
+        return str(tool.get("function", {}).get("name"))
+    fmt = body.get("response_format") or {}
+    return str(fmt.get("json_schema", {}).get("name")) if fmt.get("type") == "json_schema" else None
+
+
+def authored_responder() -> Callable[[dict[str, Any]], Reply]:
+    """Extraction requests get the answer for their fenced source; briefing requests get the
+    authored briefing of the story whose claim ids the request carries."""
+    extract = answers_by_source(load_answers())
+    briefs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(BRIEFS.glob("*.json"))}
+
+    def respond(body: dict[str, Any]) -> Reply:
+        if requested_schema(body) != "BriefDraft":
+            return extract(body)
+        prompt = json.dumps(body["messages"])
+        for brief in briefs.values():
+            ids = re.findall(r'"([a-z0-9-]+:[fce]\d+)"', json.dumps(brief))
+            if ids and all(i in prompt for i in ids):
+                return Reply.answer(brief)
+        return Reply.status(500, "no authored briefing matches these claim ids")
+
+    return respond
+
+
+def record(name: str, target: Path, *, responder: Callable[[dict[str, Any]], Reply] | None = None) -> int:
     """Run the CLI for ``name`` against a fresh scripted server, recording into ``target``."""
     import os
 
-    with ScriptedServer(responder or answers_by_source(load_answers())) as server, tempfile.TemporaryDirectory() as tmp:
+    with ScriptedServer(responder or authored_responder()) as server, tempfile.TemporaryDirectory() as tmp:
         args = [a.replace("{out}", str(Path(tmp) / "out.json")) for a in CASSETTES[name]]
         os.environ["OPENAI_API_KEY"] = RECORDING_KEY
         try:

@@ -1,0 +1,430 @@
+"""Reconcile: scope discipline, independence counting, sums, disagreements and order invariance.
+
+The example stories are replayed from their cassettes (no network); constructed cases edit those
+reports with ``model_copy`` so every other field stays realistic.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from summarize.api import extract_files
+from summarize.briefing_models import FigureComparison, FigureEntry, Reconciled
+from summarize.config import load_settings
+from summarize.errors import ConfigError
+from summarize.models import FigureClaim, SourceReport
+from summarize.reconcile import load_aliases, reconcile
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def _reports(story: str) -> tuple[SourceReport, ...]:
+    settings = load_settings({"replay": str(ROOT / "cassettes" / f"{story}-extract.yaml")}, env={})
+    out = extract_files([str(ROOT / "examples" / story)], settings)
+    assert not out.failed
+    return tuple(out.reports)
+
+
+@pytest.fixture(scope="module")
+def aleppo() -> list[SourceReport]:
+    return list(_reports("aleppo"))
+
+
+@pytest.fixture(scope="module")
+def floods() -> list[SourceReport]:
+    return list(_reports("floods"))
+
+
+@pytest.fixture(scope="module")
+def ref(aleppo: list[SourceReport]) -> Reconciled:
+    return reconcile(aleppo)
+
+
+@pytest.fixture(scope="module")
+def flood_rec(floods: list[SourceReport]) -> Reconciled:
+    return reconcile(floods)
+
+
+def comparison(rec: Reconciled, key: str) -> FigureComparison:
+    found = [c for c in rec.comparisons if c.scope_key == key]
+    assert len(found) == 1, [c.scope_key for c in rec.comparisons]
+    return found[0]
+
+
+def entry(c: FigureComparison, claimant: str, value: int | None = None) -> FigureEntry:
+    found = [e for e in c.entries if e.claimant == claimant and (value is None or e.value == value)]
+    assert len(found) == 1, [(e.claimant, e.value) for e in c.entries]
+    return found[0]
+
+
+def figure(reports: list[SourceReport], source_id: str, value: int) -> FigureClaim:
+    found = [f for r in reports if r.source.id == source_id for f in r.figures if f.value == value]
+    assert len(found) == 1
+    return found[0]
+
+
+def report(reports: list[SourceReport], source_id: str) -> SourceReport:
+    return next(r for r in reports if r.source.id == source_id)
+
+
+def edit_claim(r: SourceReport, claim_id: str, **update: object) -> SourceReport:
+    return r.model_copy(update={"claims": [c.model_copy(update=update) if c.id == claim_id else c for c in r.claims]})
+
+
+def edit_figure(r: SourceReport, figure_id: str, **update: object) -> SourceReport:
+    return r.model_copy(update={"figures": [f.model_copy(update=update) if f.id == figure_id else f for f in r.figures]})
+
+
+# --- the reference story -------------------------------------------------------------------------
+
+
+def test_all_deaths_compare_153_with_238_and_note_the_time_window(ref: Reconciled) -> None:
+    c = comparison(ref, "killed|all|")
+    assert c.label == "killed — all"
+    assert sorted(e.value for e in c.entries if e.value is not None) == [153, 238]
+    assert {e.claimant for e in c.entries} == {"SOHR", "local sources"}
+    assert (c.comparable, c.disagreement, c.min, c.max) == (True, True, 153, 238)
+    assert any("time window" in n and "over the past three days" in n and "SOHR" in n for n in c.notes)
+
+
+def test_outlets_repeating_sohr_make_one_entry_and_one_claimant(ref: Reconciled, aleppo: list[SourceReport]) -> None:
+    c = comparison(ref, "killed|all|")
+    sohr = entry(c, "SOHR", 153)
+    assert sohr.figure_ids == sorted([figure(aleppo, "kurdish-desk", 153).id, figure(aleppo, "monitor-digest", 153).id])
+    assert sohr.source_ids == ["kurdish-desk", "monitor-digest"]
+    assert sohr.reported_by == sorted({"Tigris Kurdish News Desk", "Orontes Conflict Digest"})
+    assert sohr.published == report(aleppo, "monitor-digest").source.published  # the undated outlet does not count as earliest
+    assert c.claimants == 2
+
+
+def test_opposition_fighters_compare_sohr_derived_99_with_russian_400(ref: Reconciled, aleppo: list[SourceReport]) -> None:
+    c = comparison(ref, "killed|combatants|opposition fighters")
+    assert c.label == "killed — opposition fighters (HTS + SNA)"
+    sohr = entry(c, "SOHR")
+    assert (sohr.value, sohr.derived, sohr.figure_ids) == (99, True, [])
+    assert sohr.derived_from == sorted([figure(aleppo, "monitor-digest", 80).id, figure(aleppo, "monitor-digest", 19).id])
+    assert sohr.rule == "sum of SOHR's figures for HTS (80) and SNA (19)"
+    assert entry(c, "Russian reports").value == 400
+    assert (c.claimants, c.comparable, c.disagreement, c.min, c.max) == (2, True, True, 99, 400)
+    assert any("99 is derived" in n for n in c.notes)
+    assert c.derived is not None and c.derived.acled_conservative == 400  # a derived sum is not a reported figure
+
+
+def test_400_is_never_compared_with_153(ref: Reconciled, aleppo: list[SourceReport]) -> None:
+    russian, sohr_total = figure(aleppo, "regional-wire", 400).id, figure(aleppo, "monitor-digest", 153).id
+    assert 400 not in [e.value for e in comparison(ref, "killed|all|").entries]
+    for c in ref.comparisons:
+        ids = {i for e in c.entries for i in e.figure_ids}
+        assert not (russian in ids and sohr_total in ids)
+    pairs = [n for n in ref.not_comparable if russian in n.figure_ids and sohr_total in n.figure_ids]
+    assert len(pairs) == 1
+    assert "scope" in pairs[0].reason and "opposition fighters only" in pairs[0].reason
+    assert pairs[0].claimants[0] == "Russian reports" and "SOHR" in pairs[0].claimants
+    # SOHR's own parts sit beside its own total: the sum check covers them, not a scope warning
+    assert sorted(n.claimants[0] for n in ref.not_comparable) == ["Russian reports", "SANA"]
+
+
+def test_sana_civilians_stand_alone(ref: Reconciled, aleppo: list[SourceReport]) -> None:
+    c = comparison(ref, "killed|civilians|")
+    assert [(e.claimant, e.value) for e in c.entries] == [("SANA", 4)]
+    assert len(c.entries[0].figure_ids) == 2  # carried by the wire and the state paper
+    assert (c.claimants, c.comparable, c.disagreement) == (1, False, False)
+    sana = [n for n in ref.not_comparable if n.claimants[0] == "SANA"]
+    assert len(sana) == 1 and "civilians only vs all deaths" in sana[0].reason
+    assert figure(aleppo, "regional-wire", 238).id in sana[0].figure_ids
+    assert any(g.question.startswith("Only SANA gives a figure for killed — civilians") for g in ref.gaps)
+    assert not any("civilians" in d.topic for d in ref.disagreements)
+
+
+def test_sohr_parts_add_up_to_its_total(ref: Reconciled, aleppo: list[SourceReport]) -> None:
+    (check,) = ref.sum_checks
+    assert (check.claimant, check.metric, check.total, check.parts_sum, check.consistent) == ("SOHR", "killed", 153, 153, True)
+    assert check.total_figure_id == figure(aleppo, "monitor-digest", 153).id
+    assert check.part_figure_ids == [figure(aleppo, "monitor-digest", v).id for v in (80, 54, 19)]
+    assert check.note.startswith("80 + 54 + 19 = 153") and "at least" in check.note
+
+
+def test_derived_totals_keep_the_range_and_choose_no_best(ref: Reconciled) -> None:
+    derived = comparison(ref, "killed|all|").derived
+    assert derived is not None
+    assert (derived.acled_conservative, derived.ucdp_low, derived.ucdp_high) == (153, 153, 238)
+    assert "UCDP best is left empty" in derived.rule_text
+
+
+def test_numeric_disagreements_are_exactly_the_two_real_ones(ref: Reconciled) -> None:
+    numeric = [d for d in ref.disagreements if d.kind == "numeric"]
+    assert [d.topic for d in numeric] == ["killed — all", "killed — opposition fighters (HTS + SNA)"]
+    assert [d.id for d in ref.disagreements] == [f"d{n}" for n in range(1, len(ref.disagreements) + 1)]
+    totals, fighters = numeric
+    assert {p.statement for p in totals.positions} == {"≥153 killed", "238 killed (over the past three days)"}
+    assert {p.statement for p in fighters.positions} == {"99 killed (derived: 80 HTS + 19 SNA)", "~400 killed"}
+    assert all(d.status == "unresolved" for d in numeric)
+    assert any("party source vs independent" in e and "Russian reports" in e for e in fighters.possible_explanations)
+    assert any("time window" in e for e in totals.possible_explanations)
+
+
+def test_terminology_notes_name_who_says_terrorists(ref: Reconciled) -> None:
+    notes = {(n.term.casefold(), n.used_by): n for n in ref.terminology}
+    assert {"Russian reports", "Syrian Ministry of Defence"} <= {who for term, who in notes if term == "terrorists"}
+    assert notes[("terrorists", "Russian reports")].neutral_rendering == "name the group, e.g. 'HTS fighters'"
+    assert notes[("terrorists", "Syrian Ministry of Defence")].source_ids == ["state-herald"]
+    own = notes[("terrorist groups", "Homeland Evening Herald (own reporting)")]
+    assert own.claim_ids and own.source_ids == ["state-herald"]
+    # reporting a designation is not adopting the label
+    assert "designation" in notes[("terrorist organisation", "Eastern Mediterranean Wire (own reporting)")].neutral_rendering
+
+
+def test_terminology_disagreement_sets_users_against_counters(ref: Reconciled) -> None:
+    (term,) = [d for d in ref.disagreements if d.kind == "terminology"]
+    users = {p.claimant for p in term.positions if p.statement.startswith("uses")}
+    others = {p.claimant for p in term.positions if p.statement == "does not use the term"}
+    assert {"Russian reports", "Syrian Ministry of Defence", "SANA"} <= users
+    assert {"SOHR", "local sources"} == others
+    assert "Eastern Mediterranean Wire (own reporting)" not in users | others
+
+
+def test_consensus_counts_claimants_not_outlets(ref: Reconciled) -> None:
+    sohr = [p for p in ref.consensus if p.text == "SOHR: at least 153 killed"]
+    assert len(sohr) == 1
+    assert (sohr[0].n_independent_claimants, sohr[0].claimants, sohr[0].source_ids) == (1, ["SOHR"], ["kurdish-desk", "monitor-digest"])
+    assert all(p.n_independent_claimants == len(p.claimants) for p in ref.consensus)
+
+
+def test_reference_gaps(ref: Reconciled) -> None:
+    questions = [g.question for g in ref.gaps]
+    assert questions == sorted(questions)
+    assert "No source gives a number of injured." in questions
+    assert "No independent source gives a civilian death toll." in questions
+    undated = [q for q in questions if q.startswith("The date of")]
+    assert len(undated) == 1 and "'on Wednesday' cannot be resolved without a publication date" in undated[0]
+
+
+def test_alias_map_covers_claimants_parties_and_actors(ref: Reconciled) -> None:
+    assert ref.aliases["Syrian National Army"] == "SNA"
+    assert ref.aliases["Hay’at Tahrir al-Sham"] == "HTS"
+    assert ref.aliases["Syrian army units"] == "Syrian army"  # known through its canonical actor name
+    assert ref.aliases["local sources"] == "local sources"
+    assert "the outlet" not in ref.aliases
+    assert list(ref.aliases) == sorted(ref.aliases)
+
+
+def test_every_order_of_the_reports_gives_the_same_result(aleppo: list[SourceReport], ref: Reconciled) -> None:
+    expected = ref.model_dump_json()
+    for order in itertools.permutations(aleppo):
+        assert reconcile(order).model_dump_json() == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_shuffling_items_inside_reports_changes_nothing(seed: int) -> None:
+    rng = random.Random(seed)
+    reports = list(_reports("aleppo")) + list(_reports("floods"))
+    shuffled = []
+    for r in rng.sample(reports, len(reports)):
+        fields = {k: rng.sample(getattr(r, k), len(getattr(r, k))) for k in ("figures", "claims", "events", "actors")}
+        shuffled.append(r.model_copy(update=fields))
+    assert reconcile(shuffled).model_dump_json() == reconcile(reports).model_dump_json()
+
+
+# --- the floods story ----------------------------------------------------------------------------
+
+
+def test_ministry_figure_from_two_outlets_is_one_entry_and_one_claimant(flood_rec: Reconciled) -> None:
+    c = comparison(flood_rec, "killed|all|")
+    ministry = entry(c, "Ministry of Health", 31)
+    assert ministry.source_ids == ["national-wire-day2", "river-times-day2"]
+    (point,) = [p for p in flood_rec.consensus if "Ministry of Health" in p.claimants]
+    assert point.n_independent_claimants == 1 and point.claim_ids == ministry.figure_ids
+
+
+def test_flood_tolls_from_three_claimants_note_the_dates(flood_rec: Reconciled) -> None:
+    c = comparison(flood_rec, "killed|all|")
+    assert [(e.claimant, e.value) for e in c.entries] == [("Valdorian Civil Defence", 12), ("Ministry of Health", 31), ("Teral Rescue Volunteers", 40)]
+    assert (c.claimants, c.comparable, c.disagreement, c.min, c.max) == (3, True, True, 12, 40)
+    assert any("different dates (2025-04-09, 2025-04-10)" in n for n in c.notes)
+    (d,) = [d for d in flood_rec.disagreements if d.topic == "killed — all"]
+    assert d.status == "unresolved" and [p.statement for p in d.positions] == ["≥12 killed", "31 killed", ">40 killed"]
+
+
+def test_a_revised_missing_count_is_explained(flood_rec: Reconciled) -> None:
+    c = comparison(flood_rec, "missing|all|")
+    assert (c.claimants, c.comparable, c.disagreement) == (1, False, False)
+    assert "Valdorian Civil Defence revised its figure from 30 to 18" in c.notes
+    (d,) = [d for d in flood_rec.disagreements if d.topic == "missing — all"]
+    assert d.status == "explained" and [p.statement for p in d.positions] == ["30 missing", "18 missing"]
+
+
+def test_a_vague_count_is_listed_but_not_used_for_the_range(flood_rec: Reconciled) -> None:
+    c = comparison(flood_rec, "other|unknown|")
+    assert [e.vague_word for e in c.entries] == ["dozens"]
+    assert (c.min, c.max, c.derived) == (None, None, None)
+    assert any("no number" in n for n in c.notes)
+
+
+def test_flood_gaps_do_not_ask_for_civilian_or_injured_counts(flood_rec: Reconciled) -> None:
+    assert [g.question for g in flood_rec.gaps] == []
+
+
+def test_flood_story_is_order_invariant(floods: list[SourceReport], flood_rec: Reconciled) -> None:
+    for order in itertools.permutations(floods):
+        assert reconcile(order).model_dump_json() == flood_rec.model_dump_json()
+
+
+# --- constructed cases -----------------------------------------------------------------------------
+
+
+def test_parts_that_do_not_add_up_are_flagged(aleppo: list[SourceReport]) -> None:
+    digest = report(aleppo, "monitor-digest")
+    broken = edit_figure(digest, figure(aleppo, "monitor-digest", 19).id, value=10)
+    (check,) = reconcile([broken]).sum_checks
+    assert (check.consistent, check.parts_sum, check.total) == (False, 144, 153)
+    assert "80 + 54 + 10 = 144" in check.note and "parts add up to 144, not 153" in check.note
+
+
+def test_outlets_hedging_one_claimant_differently_keep_the_earliest_wording(aleppo: list[SourceReport]) -> None:
+    # the undated kurdish desk sorts first by id but last by date: the dated digest's "at least" wins
+    kurdish = edit_figure(report(aleppo, "kurdish-desk"), figure(aleppo, "kurdish-desk", 153).id, qualifier="exact")
+    for order in itertools.permutations([kurdish, report(aleppo, "monitor-digest")]):
+        sohr = entry(comparison(reconcile(order), "killed|all|"), "SOHR")
+        assert (sohr.qualifier, len(sohr.figure_ids)) == ("at_least", 2)
+
+
+def test_the_same_parts_in_two_reports_make_one_sum_check(aleppo: list[SourceReport]) -> None:
+    digest = report(aleppo, "monitor-digest")
+    copy = digest.model_copy(
+        update={
+            "source": digest.source.model_copy(update={"id": "a-digest"}),
+            "figures": [f.model_copy(update={"id": f.id.replace("monitor-digest", "a-digest"), "source_id": "a-digest"}) for f in digest.figures],
+        }
+    )
+    for order in ([digest, copy], [copy, digest]):
+        (check,) = reconcile(order).sum_checks
+        assert check.total_figure_id == "a-digest:f1"
+
+
+def test_a_group_figure_beside_its_members_is_not_summed_twice(aleppo: list[SourceReport]) -> None:
+    digest = report(aleppo, "monitor-digest")
+    group = figure(aleppo, "monitor-digest", 80).model_copy(update={"id": "monitor-digest:f9", "party": "opposition fighters", "value": 99})
+    (check,) = reconcile([digest.model_copy(update={"figures": [*digest.figures, group]})]).sum_checks
+    assert (check.parts_sum, check.consistent) == (153, True)
+    assert "monitor-digest:f9" not in check.part_figure_ids
+
+
+def test_an_independent_civilian_count_closes_the_party_only_gaps(aleppo: list[SourceReport]) -> None:
+    wire = edit_figure(report(aleppo, "regional-wire"), figure(aleppo, "regional-wire", 4).id, attributed_to="SOHR")
+    rec = reconcile([wire, report(aleppo, "state-herald")])
+    c = comparison(rec, "killed|civilians|")
+    assert [e.claimant for e in c.entries] == ["SANA", "SOHR"] and not c.disagreement
+    assert not [g for g in rec.gaps if "civilian" in g.question]
+
+
+def test_the_same_statement_from_one_claimant_in_two_outlets_is_a_consensus_point(aleppo: list[SourceReport]) -> None:
+    kurdish, digest = report(aleppo, "kurdish-desk"), report(aleppo, "monitor-digest")
+    (raids,) = [c for c in kurdish.claims if c.attributed_to == "media reports"]
+    (strikes,) = [c for c in digest.claims if c.attributed_to == "media reports"]
+    wording = "Media reports said Russian jets carried out bombing raids on HTS-held areas west of Aleppo."
+    digest = edit_claim(digest, strikes.id, text=wording)
+    (point,) = [p for p in reconcile([kurdish, digest]).consensus if p.claimants == ["media reports"]]
+    assert (point.text, point.claim_ids, point.n_independent_claimants) == (wording, sorted([raids.id, strikes.id]), 1)
+    # the same words from another claimant, or twice in one article, are not agreement between outlets
+    others = [edit_claim(digest, strikes.id, text=wording, attributed_to="Turkish security sources"), kurdish]
+    assert not [p for p in reconcile(others).consensus if "media reports" in p.claimants]
+    twice = kurdish.model_copy(update={"claims": [*kurdish.claims, raids.model_copy(update={"id": "kurdish-desk:c99"})]})
+    assert not [p for p in reconcile([twice]).consensus if "media reports" in p.claimants]
+
+
+def test_claims_inside_one_article_do_not_chain_a_match(aleppo: list[SourceReport]) -> None:
+    kurdish, digest = report(aleppo, "kurdish-desk"), report(aleppo, "monitor-digest")
+    (template,) = [c for c in kurdish.claims if c.attributed_to == "media reports"]
+    texts = {"x1": "Media reports said a bridge collapsed.", "x2": "Media reports said a bridge collapsed and the road to Atarib was cut."}
+    extra = [template.model_copy(update={"id": f"kurdish-desk:{k}", "text": t}) for k, t in texts.items()]
+    digest = edit_claim(digest, next(c.id for c in digest.claims if c.attributed_to == "media reports"), text="Media reports said the road to Atarib was cut.")
+    rec = reconcile([kurdish.model_copy(update={"claims": extra}), digest])
+    (point,) = [p for p in rec.consensus if p.claimants == ["media reports"]]
+    assert "kurdish-desk:x1" not in point.claim_ids and "kurdish-desk:x2" in point.claim_ids
+
+
+def test_a_hedged_part_makes_the_derived_sum_a_lower_bound(aleppo: list[SourceReport]) -> None:
+    digest = edit_figure(report(aleppo, "monitor-digest"), figure(aleppo, "monitor-digest", 80).id, qualifier="at_least")
+    rec = reconcile([digest, report(aleppo, "regional-wire")])
+    sohr = entry(comparison(rec, "killed|combatants|opposition fighters"), "SOHR")
+    assert (sohr.value, sohr.qualifier) == (99, "at_least")
+
+
+def test_no_derived_sum_without_another_claimant_in_the_group_scope(aleppo: list[SourceReport]) -> None:
+    rec = reconcile([report(aleppo, "monitor-digest")])
+    assert "killed|combatants|opposition fighters" not in [c.scope_key for c in rec.comparisons]
+
+
+def test_the_full_name_of_sohr_is_the_same_claimant(aleppo: list[SourceReport]) -> None:
+    kurdish = report(aleppo, "kurdish-desk")
+    renamed = edit_figure(kurdish, figure(aleppo, "kurdish-desk", 153).id, attributed_to="Syrian Observatory for Human Rights")
+    rec = reconcile([renamed, report(aleppo, "monitor-digest")])
+    c = comparison(rec, "killed|all|")
+    assert [(e.claimant, len(e.figure_ids)) for e in c.entries] == [("SOHR", 2)]
+    assert rec.aliases["Syrian Observatory for Human Rights"] == "SOHR"
+
+
+def test_aliases_ignore_case_punctuation_and_apostrophes() -> None:
+    aliases = load_aliases()
+    for name in ("Hay’at Tahrir al-Sham", "HAY'AT TAHRIR AL SHAM", "hayʼat tahrir al-sham", "Hayat Tahrir al-Sham."):
+        assert aliases.canonical(name) == "HTS"
+    assert aliases.canonical("the Observatory") == "SOHR"
+    assert aliases.canonical("  Teral Rescue Volunteers ") == "Teral Rescue Volunteers"
+    assert aliases.group_members("Attackers") == ("HTS", "SNA")
+    assert aliases.group_members("HTS") is None
+
+
+def test_a_user_file_is_merged_over_the_bundled_one(tmp_path: Path, aleppo: list[SourceReport]) -> None:
+    user = tmp_path / "aliases.toml"
+    user.write_text(
+        '[claimants]\n"local sources" = ["field sources"]\n"Orontes Monitor" = ["the monitor"]\n[party_sources]\nnames = ["Ministry of Health"]\n',
+        encoding="utf-8",
+    )
+    aliases = load_aliases(user)
+    assert aliases.canonical("Field Sources") == "local sources"
+    assert aliases.canonical("the monitor") == "Orontes Monitor"  # the user's file wins
+    assert aliases.canonical("the Observatory") == "SOHR"  # the bundled entries remain
+    assert {"Ministry of Health", "SANA"} <= aliases.party_sources
+    wire = report(aleppo, "regional-wire")
+    moved = edit_figure(wire, figure(aleppo, "regional-wire", 238).id, attributed_to="field sources")
+    assert entry(comparison(reconcile([moved], aliases), "killed|all|"), "local sources").value == 238
+    assert entry(comparison(reconcile([moved]), "killed|all|"), "field sources").value == 238
+
+
+def test_a_user_party_source_gets_a_single_source_gap(tmp_path: Path, floods: list[SourceReport]) -> None:
+    user = tmp_path / "aliases.toml"
+    user.write_text('[party_sources]\nnames = ["Ministry of Health"]\n', encoding="utf-8")
+    gaps = [g.question for g in reconcile(floods, load_aliases(user)).gaps]
+    assert gaps == ["Only Ministry of Health gives a figure for injured — all; no independent source confirms it."]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[claimants]\n"A" = "not a list"\n',
+        '[claimants]\n"A" = ["x"]\n"B" = ["X"]\n',
+        '[groups]\n"g" = ["HTS"]\n',
+        "claimants = 3\n",
+        "[claimants\n",
+    ],
+)
+def test_a_malformed_user_file_is_a_config_error(tmp_path: Path, text: str) -> None:
+    user = tmp_path / "aliases.toml"
+    user.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_aliases(user)
+
+
+def test_empty_input_reconciles_to_nothing_but_the_injured_gap() -> None:
+    rec = reconcile([])
+    assert (rec.comparisons, rec.disagreements, rec.consensus, rec.aliases) == ([], [], [], {})
+    assert [g.question for g in rec.gaps] == ["No source gives a number of injured."]
