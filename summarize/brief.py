@@ -68,7 +68,8 @@ def format_claims(reports: Sequence[SourceReport], rec: Reconciled) -> str:
     for r in sorted(reports, key=lambda r: r.source.id):
         for c in r.claims:
             terms = f" (speaker's loaded terms: {', '.join(c.loaded_terms)})" if c.loaded_terms else ""
-            out.append(f"- [{c.id}] {c.attributed_to}: {c.text}{terms} | quote: \"{c.evidence.quote}\"")
+            gloss = f" (English: {c.gloss})" if c.gloss else ""
+            out.append(f"- [{c.id}] {c.attributed_to}: {c.text}{terms} | quote: \"{c.evidence.quote}\"{gloss}")
     out.append("")
     out.append("EVENTS")
     for r in sorted(reports, key=lambda r: r.source.id):

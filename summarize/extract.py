@@ -166,6 +166,7 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
                 source_id=sid,
                 loaded_terms=terms,
                 evidence=ev,
+                gloss=claim.gloss,
             )
         )
     for actor in draft.actors:

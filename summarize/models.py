@@ -195,6 +195,7 @@ class FigureDraft(_Strict):
     quote: str = Field(
         description="The sentence or clause from the article that states this number, copied character for character. It must contain the number as written."
     )
+    gloss: str | None = Field(description="An English translation of the quote when the article is not in English; null for English articles.")
 
 
 class ClaimDraft(_Strict):
@@ -206,6 +207,7 @@ class ClaimDraft(_Strict):
     claim_type: ClaimType = Field(description="event, figure, characterisation (a label for someone), intent, designation (official listing), or quote.")
     attributed_to: str = Field(description="The original speaker or body, e.g. 'Syrian Ministry of Defence', 'SOHR', 'the outlet'.")
     quote: str = Field(description="The passage from the article this claim rests on, copied character for character.")
+    gloss: str | None = Field(description="An English translation of the quote when the article is not in English; null for English articles.")
     loaded_terms: list[str] = Field(
         description="Loaded words the speaker uses inside the quote (e.g. 'terrorist', 'liberated', 'regime'), copied as written; empty if none."
     )
@@ -306,6 +308,7 @@ class FigureClaim(_Record):
     reported_by: str = Field(description="The outlet that published the source.")
     source_id: str
     evidence: Evidence
+    gloss: str | None = Field(default=None, description="English translation of the quote, for sources not in English.")
 
 
 class Claim(_Record):
@@ -317,6 +320,7 @@ class Claim(_Record):
     source_id: str
     loaded_terms: list[str]
     evidence: Evidence
+    gloss: str | None = Field(default=None, description="English translation of the quote, for sources not in English.")
 
 
 class Actor(_Record):

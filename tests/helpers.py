@@ -41,10 +41,11 @@ def copying_answer(text: str) -> dict[str, Any]:
                     "place": None,
                     "attributed_to": "the outlet",
                     "quote": sentence,
+                    "gloss": None,
                 }
             )
     claims = [
-        {"text": f"The outlet reported: {s[:80]}", "claim_type": "event", "attributed_to": "the outlet", "quote": s, "loaded_terms": []} for s in sentences[:2]
+        {"text": f"The outlet reported: {s[:80]}", "claim_type": "event", "attributed_to": "the outlet", "quote": s, "gloss": None, "loaded_terms": []} for s in sentences[:2]
     ]
     events = [
         {

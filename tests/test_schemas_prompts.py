@@ -113,3 +113,12 @@ def test_fence_cannot_be_closed_by_the_article() -> None:
     fenced = fence("evil", text)
     closing = fenced.rsplit("\n", 1)[1]
     assert closing not in text and fenced.count(closing) == 1
+
+
+def test_sub_event_types_match_the_acled_hierarchy() -> None:
+    from typing import get_args
+
+    from summarize.models import SUB_EVENT_TYPES, SubEventType
+
+    listed = [s for subs in SUB_EVENT_TYPES.values() for s in subs]
+    assert sorted(listed) == sorted(get_args(SubEventType)) and len(listed) == 25
