@@ -18,7 +18,8 @@ from .briefing_models import Briefing
 from .check import recheck
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError
 from .extract import extract_many
-from .llm import LLM
+from .llm import LLM, CallRecord
+from .ratelimit import Limiter
 from .models import CheckResult, ExtractionOutput, FailedItem, SourceReport
 from .sources import read_sources
 
@@ -28,10 +29,10 @@ Progress = Callable[[str, "SourceReport | FailedItem"], None]
 
 
 @contextmanager
-def session(settings: Settings) -> Iterator[LLM]:
+def session(settings: Settings, *, limiter: Limiter | None = None, observer: Callable[[CallRecord], None] | None = None) -> Iterator[LLM]:
     """An LLM client inside the record/replay cassette, if one was asked for."""
     with cassette(record=settings.record, replay=settings.replay, secrets=[settings.api_key or ""]) as cas:
-        llm = LLM(settings)
+        llm = LLM(settings, limiter=limiter, observer=observer)
         try:
             yield llm
         finally:

@@ -17,7 +17,7 @@ from .config import Settings
 from .errors import InputError
 from .extract import provenance
 from .gates import ClaimIndex, Lexicon, available_languages, build_index, load_lexicon, run_gates
-from .llm import LLM, verifying
+from .llm import LLM, CallLabel, verifying
 from .models import CheckResult, PromptRef, SourceReport, Usage
 from .prompts import load_prompt
 from .reconcile import load_aliases, reconcile
@@ -116,7 +116,7 @@ def _summaries(reports: Sequence[SourceReport], cited: set[str]) -> list[SourceS
     ]
 
 
-def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings, options: BriefOptions | None = None) -> Briefing:
+def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings, options: BriefOptions | None = None, *, story: str = "briefing") -> Briefing:
     """One briefing from the source reports of one story."""
     options = options or BriefOptions()
     if not reports:
@@ -128,7 +128,7 @@ def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings,
     prompt = load_prompt("brief", settings.prompts_dir)
     messages = prompt.render(language=options.language, sources=format_sources(reports), claims=format_claims(reports, rec))
     with verifying(lambda d: run_gates(d, index, lexicon).reask_text()):
-        result = llm.structured(BriefDraft, messages)
+        result = llm.structured(BriefDraft, messages, label=CallLabel("brief", story, prompt.name, prompt.sha256))
     gate = run_gates(result.value, index, lexicon)
     kept, removed = _sentences(result.value, index, gate.sentence_problems)
     cited = {sid for group in kept.values() for s in group for sid in s.source_ids}

@@ -14,7 +14,7 @@ from typing import TextIO
 from . import __version__, api, cassette, render, render_brief, schemas
 from .brief import BriefOptions
 from .config import MODES, PROFILES, load_settings
-from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, SummarizeError, UsageError
+from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
 from .models import ExtractionOutput, FailedItem, SourceReport
 
 EXIT_CODES = """exit codes:
@@ -101,6 +101,38 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("briefing", metavar="BRIEFING.json")
     ck.add_argument("--terms", action="append", default=[], metavar="FILE")
     ck.add_argument("--aliases", metavar="FILE")
+
+    ba = sub.add_parser(
+        "batch",
+        parents=[common],
+        help="extract and brief many articles, grouped into stories, concurrently and resumably",
+        description="Run many articles: group them into stories, extract concurrently within rate limits, brief each story. "
+        "Finished work is kept in DIR/store.sqlite: re-running the same command skips it, and a killed run resumes.",
+        epilog="examples:\n  summarize batch collected/ --out runs/week48 --concurrency 16 --rpm 500\n"
+        "  summarize batch manifest.jsonl --out runs/m --group auto --max-cost 5\n  summarize logs runs/week48\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ba.add_argument("inputs", nargs="+", metavar="INPUT", help="directories, globs, article files, or JSONL manifests (records with path or text, optional story)")
+    ba.add_argument("--out", required=True, metavar="DIR", help="output directory (reports.jsonl, briefings/, errors.jsonl, summary.json, store.sqlite)")
+    ba.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default 8)")
+    ba.add_argument("--rpm", type=float, help="client-side limit of requests per minute (default: learned from the server's headers)")
+    ba.add_argument("--tpm", type=float, help="client-side limit of tokens per minute")
+    ba.add_argument("--max-cost", type=float, metavar="USD", help="stop starting new calls before this cost would be exceeded (needs prices)")
+    ba.add_argument("--group", choices=("dirs", "auto", "none"), default="dirs", help="stories by sub-directory (default), by content and date (auto), or one story")
+    ba.add_argument("--no-brief", action="store_true", help="extract only")
+    ba.add_argument("--language", default="English", help="language of the briefings")
+
+    lg = sub.add_parser(
+        "logs",
+        help="list or export the run log of a batch directory",
+        description="Every model call of every run in DIR: time, stage, item, prompt and hash, model, tokens, latency, outcome.",
+        epilog="examples:\n  summarize logs runs/week48\n  summarize logs runs/week48 --format jsonl -o calls.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lg.add_argument("dir", metavar="DIR")
+    lg.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    lg.add_argument("--run", metavar="RUN_ID", help="only this run (default: all runs)")
+    lg.add_argument("-o", "--output", metavar="PATH")
 
     sc = sub.add_parser(
         "schema",
@@ -207,6 +239,50 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if all(c.passed for c in checks) else EXIT_PARTIAL
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import BatchOptions, run_batch
+    from .batch_inputs import collect
+    from .progress import BatchProgress
+
+    settings = _settings(args)
+    settings.require_endpoint()
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    options = BatchOptions(
+        out=Path(args.out), concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm, max_cost=args.max_cost, group=args.group,
+        brief=not args.no_brief, brief_options=BriefOptions(language=args.language),
+    )
+    items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes)
+    progress = BatchProgress(len(items) + len(failures), quiet=args.quiet)
+    try:
+        result = run_batch(args.inputs, settings, options, on_event=progress)
+    finally:
+        progress.close()
+    summary = result.summary()
+    sys.stderr.write(
+        f"batch: {summary['items']} items: {summary['extracted']} extracted, {summary['cached']} cached, {summary['failed']} failed"
+        f"{', ' + str(summary['skipped_budget']) + ' skipped (budget)' if summary['skipped_budget'] else ''}; "
+        f"{summary['briefings']} briefings ({summary['briefings_cached']} cached, {summary['briefings_failed']} failed); "
+        f"{summary['model_calls']} model calls, {summary['usage']['total_tokens']:,} tokens, {summary['wall_seconds']:.1f}s -> {args.out}\n"
+    )
+    return result.exit_code
+
+
+def _cmd_logs(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    path = Path(args.dir) / "store.sqlite"
+    if not path.is_file():
+        raise InputError(f"no batch store in {args.dir} (expected {path})")
+    store = Store(path)
+    try:
+        calls = store.calls(args.run)
+    finally:
+        store.close()
+    _write(render.calls_text(calls, args.format), args.output)
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.check:
@@ -228,10 +304,14 @@ def cli(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(getattr(args, "verbose", 0), 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
     if level > logging.DEBUG:
-        for noisy in ("httpx", "openai", "instructor", "vcr"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+        # the libraries log failures we already report in our own words, once
+        noisy = ("httpx", "httpcore", "openai", "instructor", "vcr")
+        for name in [*noisy, *logging.root.manager.loggerDict]:
+            if name.split(".")[0] in noisy:
+                logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
-        return {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "schema": _cmd_schema}[args.command](args)
+        commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema}
+        return commands[args.command](args)
     except SummarizeError as exc:
         sys.stderr.write(f"summarize: {exc}\n")
         return exc.exit_code

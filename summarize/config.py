@@ -72,6 +72,7 @@ class Settings:
     timeout: float = 120.0
     transport_retries: int = 4
     max_retry_wait: float = 60.0
+    backoff_base: float = 0.5  # seconds before the first transport retry when the server gives no Retry-After
     max_reasks: int = 2
     chunk_chars: int = 12_000
     chunk_overlap: int = 1_000
@@ -138,7 +139,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
     timeout = _float(env, "SUMMARIZE_TIMEOUT")
     if timeout is not None:
         values["timeout"] = timeout
-    for key in ("timeout", "max_reasks", "transport_retries", "chunk_chars", "max_bytes"):
+    for key in ("timeout", "max_reasks", "transport_retries", "chunk_chars", "max_bytes", "backoff_base", "max_retry_wait"):
         if key in given:
             values[key] = given[key]
     for key in ("prompts_dir", "record", "replay"):

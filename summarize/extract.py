@@ -18,7 +18,7 @@ from .config import Settings
 from .dates import resolve_date
 from .errors import SummarizeError
 from .ground import align, number_appears, vague_word_appears
-from .llm import LLM, verifying
+from .llm import LLM, CallLabel, verifying
 from .models import (
     DISORDER_TYPE,
     SUB_EVENT_TYPES,
@@ -279,7 +279,8 @@ def extract_source(source: Source, llm: LLM, settings: Settings, prompt: Prompt 
         part = f"Part {chunk.index + 1} of {len(chunks)} of a long article (characters {chunk.start}-{chunk.end})." if len(chunks) > 1 else ""
         messages = prompt.render(source_id=source.id, metadata=_metadata(source), part=part, fenced_text=fence(source.id, chunk.text))
         with verifying(lambda d: verify_draft(d, source.text)):
-            result = llm.structured(ExtractionDraft, messages)
+            label = CallLabel("extract", source.id if len(chunks) == 1 else f"{source.id}#{chunk.index + 1}", prompt.name, prompt.sha256)
+            result = llm.structured(ExtractionDraft, messages, label=label)
         usage = usage.add(result.usage)
         g = ground_draft(result.value, source, numbered=(len(merged.figures), len(merged.claims), len(merged.events)))
         for name in ("figures", "claims", "events", "actors", "dropped", "evidence"):

@@ -15,6 +15,7 @@ Token usage is summed over every answer received, re-asks included, failed ones 
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 import logging
@@ -45,6 +46,7 @@ from .errors import (
     TruncatedError,
 )
 from .models import LENIENT, VERIFY, Usage
+from .ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,33 @@ def _wrapped(model: type[T]) -> type[T]:
     """instructor wraps the response model in a new subclass on every call unless it is
     wrapped already: doing it once saves a class build per request and does not leak classes."""
     return instructor.openai_schema(model)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class CallLabel:
+    """What a call is for, for the run log."""
+
+    stage: str
+    item: str
+    prompt: str = ""
+    prompt_sha: str = ""
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP request to the model endpoint, as the run log keeps it."""
+
+    time: str
+    stage: str
+    item: str
+    prompt: str
+    prompt_sha: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    outcome: str  # ok, http_429, http_500, APIConnectionError, ...
+    status: int | None
 
 
 @dataclass
@@ -146,10 +175,21 @@ def retry_after_seconds(exc: BaseException) -> float | None:
 class LLM:
     """Structured calls to one endpoint, configured from ``Settings``."""
 
-    def __init__(self, settings: Settings, *, http_client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        limiter: Limiter | None = None,
+        observer: Callable[[CallRecord], None] | None = None,
+    ) -> None:
         settings.require_endpoint()
         self.settings = settings
         self._sleep = sleep
+        self.limiter = limiter
+        self._observer = observer
+        self._completion_estimate = 1000.0  # running mean of completion tokens, for pacing
         self._client = openai.OpenAI(
             api_key=settings.api_key or "no-key-needed",
             base_url=settings.base_url,
@@ -163,13 +203,58 @@ class LLM:
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
+        if self.limiter is not None and isinstance(exc, openai.RateLimitError):
+            return 0.0  # the shared limiter already paused every worker for this 429
         asked = retry_after_seconds(exc) if exc else None
         if asked is not None:
             return min(max(asked, 0.0), self.settings.max_retry_wait)
-        backoff = min(0.5 * 2 ** (state.attempt_number - 1), 20.0)
+        backoff = min(self.settings.backoff_base * 2 ** (state.attempt_number - 1), 20.0)
         return backoff * (0.5 + random.random() / 2)
 
-    def _send(self, usage: Usage, kwargs: dict[str, Any]) -> ChatCompletion:
+    def _attempt(self, kwargs: dict[str, Any], label: CallLabel | None) -> ChatCompletion:
+        """One HTTP request: paced by the limiter, timed, and written to the run log."""
+        estimate = len(json.dumps(kwargs.get("messages", []))) // 4 + len(json.dumps(kwargs.get("tools") or kwargs.get("response_format") or "")) // 4
+        if self.limiter is not None:
+            self.limiter.acquire(estimate + int(self._completion_estimate))
+        started = time.perf_counter()
+        outcome, status, prompt_tokens, completion_tokens = "ok", 200, 0, 0
+        try:
+            raw = self._client.chat.completions.with_raw_response.create(**kwargs)
+            response = raw.parse()
+            if self.limiter is not None:
+                self.limiter.observe(raw.headers)
+            usage = getattr(response, "usage", None)
+            if usage is not None:
+                prompt_tokens, completion_tokens = usage.prompt_tokens or 0, usage.completion_tokens or 0
+                self._completion_estimate = 0.8 * self._completion_estimate + 0.2 * completion_tokens
+            return response
+        except openai.APIStatusError as exc:
+            outcome, status = f"http_{exc.status_code}", exc.status_code
+            if exc.status_code == 429 and self.limiter is not None:
+                self.limiter.rate_limited(retry_after_seconds(exc))
+            raise
+        except Exception as exc:
+            outcome, status = type(exc).__name__, None
+            raise
+        finally:
+            if self._observer is not None and label is not None:
+                self._observer(
+                    CallRecord(
+                        time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+                        stage=label.stage,
+                        item=label.item,
+                        prompt=label.prompt,
+                        prompt_sha=label.prompt_sha,
+                        model=self.settings.model,
+                        prompt_tokens=prompt_tokens,
+                        completion_tokens=completion_tokens,
+                        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+                        outcome=outcome,
+                        status=status,
+                    )
+                )
+
+    def _send(self, usage: Usage, kwargs: dict[str, Any], label: CallLabel | None = None) -> ChatCompletion:
         retrying = Retrying(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(self.settings.transport_retries + 1),
@@ -184,7 +269,7 @@ class LLM:
             for attempt in retrying:
                 with attempt:
                     usage.requests += 1
-                    return self._client.chat.completions.create(**kwargs)
+                    return self._attempt(kwargs, label)
         except openai.APIStatusError as exc:
             raise TransportError(f"HTTP {exc.status_code} from the endpoint after {usage.requests} request(s): {_short(exc)}") from exc
         except json.JSONDecodeError as exc:
@@ -198,7 +283,7 @@ class LLM:
             raise TransportError(f"{type(exc).__name__} after {usage.requests} request(s): {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _create(self, usage: Usage) -> Callable[..., ChatCompletion]:
+    def _create(self, usage: Usage, label: CallLabel | None) -> Callable[..., ChatCompletion]:
         def create(**kwargs: Any) -> ChatCompletion:
             if self.settings.strict:
                 for tool in kwargs.get("tools") or []:
@@ -206,7 +291,7 @@ class LLM:
                 fmt = kwargs.get("response_format")
                 if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
                     fmt["json_schema"]["strict"] = True
-            response = self._send(usage, kwargs)
+            response = self._send(usage, kwargs, label)
             if not isinstance(response, ChatCompletion):
                 raise ModelOutputError(f"the endpoint answered with something that is not a chat completion: {str(response)[:200]!r}")
             usage.attempts += 1
@@ -230,14 +315,14 @@ class LLM:
 
     # -- structured calls ------------------------------------------------------------------
 
-    def structured(self, response_model: type[T], messages: list[dict[str, str]]) -> Result[T]:
+    def structured(self, response_model: type[T], messages: list[dict[str, str]], *, label: CallLabel | None = None) -> Result[T]:
         """Ask for ``response_model``; re-ask on validation errors; salvage after the budget.
 
         Validators may consult ``VERIFY``; when the budget is spent, the last answer is parsed
         once more with ``LENIENT`` set so validators drop what fails instead of raising.
         """
         usage = Usage()
-        patched = instructor.patch(create=self._create(usage), mode=self._mode)
+        patched = instructor.patch(create=self._create(usage, label), mode=self._mode)
         try:
             value = patched(response_model=_wrapped(response_model), messages=messages, model=self.settings.model, max_retries=self.settings.max_reasks)
             return Result(value, self._priced(usage), max(usage.attempts - 1, 0), False, None)

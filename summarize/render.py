@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from typing import Any
 
 from .models import ExtractionOutput, FigureClaim, SourceReport
 
@@ -96,3 +99,27 @@ def extraction_json(out: ExtractionOutput) -> str:
 
 def extraction_jsonl(out: ExtractionOutput) -> str:
     return "".join(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n" for r in out.reports)
+
+
+CALL_COLUMNS = ("run_id", "time", "stage", "item", "prompt", "prompt_sha", "model", "prompt_tokens", "completion_tokens", "latency_ms", "outcome", "status")
+
+
+def calls_text(calls: list[dict[str, Any]], fmt: str) -> str:
+    """The run log as a table, JSONL or CSV."""
+    rows = [{k: c.get(k) for k in CALL_COLUMNS} for c in calls]
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=CALL_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue()
+    lines = [f"{'time':24} {'stage':8} {'item':28} {'prompt':14} {'tokens':>13} {'ms':>8}  outcome"]
+    for r in rows:
+        prompt = f"{r['prompt']}:{(r['prompt_sha'] or '')[:6]}"
+        tokens = f"{r['prompt_tokens']}+{r['completion_tokens']}"
+        lines.append(f"{r['time']:24} {r['stage']:8} {str(r['item'])[:28]:28} {prompt:14} {tokens:>13} {r['latency_ms']:>8.0f}  {r['outcome']}")
+    ok = sum(1 for r in rows if r["outcome"] == "ok")
+    lines.append(f"{len(rows)} calls, {ok} ok, {len(rows) - ok} failed, {sum(int(r['prompt_tokens'] or 0) + int(r['completion_tokens'] or 0) for r in rows):,} tokens")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,69 @@
+"""Batch progress: a rich progress bar on a terminal, plain log lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class BatchProgress:
+    """Receives batch events; counts done, failed, cached, tokens and cost; shows them."""
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, price: tuple[float | None, float | None] = (None, None), quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.done = self.failed = self.cached = self.tokens = 0
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+        self._quiet = quiet
+        self._bar: Progress | None = None
+        if not quiet and self.stream.isatty():
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+                transient=False,
+            )
+            self._task = self._bar.add_task("articles", total=total, status="")
+            self._bar.start()
+
+    def __call__(self, kind: str, item: str, details: dict[str, Any]) -> None:
+        with self._lock:
+            counts_item = not item.startswith("briefing ")
+            if kind == "done" and counts_item:
+                self.done += 1
+                self.tokens += int(details.get("tokens", 0))
+            elif kind in ("failed", "skipped") and counts_item:
+                self.failed += 1
+            elif kind == "cached" and counts_item:
+                self.cached += 1
+            finished = self.done + self.failed + self.cached
+            status = f"✓ {self.done} ✗ {self.failed} cached {self.cached} · {self.tokens:,} tokens"
+            if self._bar is not None:
+                self._bar.update(self._task, completed=finished, status=status)
+                if kind in ("failed", "skipped"):
+                    self._bar.console.print(f"✗ {item}: {details.get('message', '')}")
+                return
+            if self._quiet or kind == "cached":
+                return
+            elapsed = time.monotonic() - self._start
+            rate = (self.done + self.failed) / elapsed if elapsed > 0 else 0.0
+            left = self.total - finished
+            eta = f"{left / rate:.0f}s" if rate > 0 and counts_item else "?"
+            mark = {"done": "✓", "failed": "✗", "skipped": "-"}.get(kind, "·")
+            note = f": {details['message']}" if "message" in details else ""
+            self.stream.write(f"[{finished}/{self.total}] {mark} {item}{note} ({status}; eta {eta})\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()

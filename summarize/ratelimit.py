@@ -1,0 +1,138 @@
+"""Client-side rate limiting shared by every worker of a run.
+
+Requests and tokens per minute are paced with GCRA (a leaky bucket that allows a short burst):
+each request reserves its slot under a lock, then sleeps outside it, so workers queue fairly.
+Limits come from ``--rpm``/``--tpm`` or are learned from the server's ``x-ratelimit-limit-*``
+headers. A 429 pauses *every* worker until ``Retry-After`` (or a short backoff) has passed and
+trims the pace a little; this is what keeps sixteen workers from turning one 429 into a storm.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# Fraction of a learned server limit we aim for: close enough to use it, far enough to absorb
+# the requests already in flight when the server's window turns.
+LEARNED_SHARE = 0.95
+BURST_SECONDS = 1.0
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$")
+
+
+def parse_duration(text: str) -> float | None:
+    """OpenAI's reset headers: '1s', '6m0s', '20ms', '1h2m3.5s'; plain numbers are seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    match = _DURATION.match(text)
+    if not match or not any(match.groups()):
+        return None
+    h, m, s, ms = (float(g) if g else 0.0 for g in match.groups())
+    return h * 3600 + m * 60 + s + ms / 1000
+
+
+@dataclass
+class LimiterStats:
+    requests: int = 0
+    tokens: int = 0
+    rate_limited: int = 0
+    waited_seconds: float = 0.0
+
+
+class _Pace:
+    """GCRA for one quantity (requests or tokens) per second."""
+
+    def __init__(self, per_minute: float | None) -> None:
+        self.per_second = per_minute / 60 if per_minute else None
+        self.tat = 0.0  # theoretical arrival time of the next unit
+
+    def reserve(self, now: float, amount: float) -> float:
+        """Reserve ``amount`` units; returns when they may be used."""
+        if not self.per_second:
+            return now
+        tolerance = BURST_SECONDS  # a second's worth may go at once
+        tat = max(self.tat, now)
+        allowed = tat - tolerance
+        self.tat = tat + amount / self.per_second
+        return max(now, allowed)
+
+
+class Limiter:
+    def __init__(
+        self,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+        self._given = (rpm, tpm)
+        self._requests = _Pace(rpm)
+        self._tokens = _Pace(tpm)
+        self._paused_until = 0.0
+        self._consecutive_429 = 0
+        self.stats = LimiterStats()
+
+    @property
+    def rpm(self) -> float | None:
+        return self._requests.per_second * 60 if self._requests.per_second else None
+
+    @property
+    def tpm(self) -> float | None:
+        return self._tokens.per_second * 60 if self._tokens.per_second else None
+
+    def acquire(self, tokens: int) -> None:
+        """Block until a request of about ``tokens`` tokens may be sent."""
+        with self._lock:
+            now = self._clock()
+            start = max(self._requests.reserve(now, 1), self._tokens.reserve(now, tokens), self._paused_until)
+            self.stats.requests += 1
+            self.stats.tokens += tokens
+            wait = start - now
+            self.stats.waited_seconds += max(wait, 0.0)
+        if wait > 0:
+            self._sleep(wait)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Learn limits and remaining budget from a response's ``x-ratelimit-*`` headers."""
+        with self._lock:
+            self._consecutive_429 = 0
+            for kind, pace, given in (("requests", self._requests, self._given[0]), ("tokens", self._tokens, self._given[1])):
+                limit = _number(headers.get(f"x-ratelimit-limit-{kind}"))
+                if limit and not given:
+                    target = limit * LEARNED_SHARE / 60
+                    if pace.per_second is None or abs(pace.per_second - target) / target > 0.01:
+                        pace.per_second = target
+                remaining = _number(headers.get(f"x-ratelimit-remaining-{kind}"))
+                reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}", "") or "")
+                if remaining is not None and remaining <= 0 and reset:
+                    self._paused_until = max(self._paused_until, self._clock() + reset)
+
+    def rate_limited(self, retry_after: float | None) -> float:
+        """A 429 arrived: pause everyone, slow down a little. Returns the pause in seconds."""
+        with self._lock:
+            self.stats.rate_limited += 1
+            self._consecutive_429 += 1
+            pause = retry_after if retry_after is not None else min(0.5 * 2 ** (self._consecutive_429 - 1), 30.0)
+            self._paused_until = max(self._paused_until, self._clock() + pause)
+            for pace, given in ((self._requests, self._given[0]), (self._tokens, self._given[1])):
+                if pace.per_second and not given:  # a learned pace was too optimistic; a given one is the user's call
+                    pace.per_second *= 0.9
+            return pause
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
