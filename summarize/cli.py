@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, api, cassette, render, render_brief, schemas
+from . import __version__, api, cassette, evaluate, render, render_brief, schemas
 from .brief import BriefOptions
 from .config import MODES, PROFILES, load_settings
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
     lg.add_argument("--run", metavar="RUN_ID", help="only this run (default: all runs)")
     lg.add_argument("-o", "--output", metavar="PATH")
+
+    evaluate.add_parser(sub, common)
 
     sc = sub.add_parser(
         "schema",
@@ -310,7 +312,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
             if name.split(".")[0] in noisy:
                 logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
-        commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema}
+        commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema, "eval": evaluate.run}
         return commands[args.command](args)
     except SummarizeError as exc:
         sys.stderr.write(f"summarize: {exc}\n")

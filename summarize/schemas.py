@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from .errors import UsageError
 from .briefing_models import BriefDraft, Briefing
+from .gold_models import GoldStory
 from .models import ExtractionDraft, ExtractionOutput, SourceReport
 
 # file name -> model; the draft is what the LLM is asked to fill, the others are our outputs
@@ -18,6 +19,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     "extraction-output.schema.json": ExtractionOutput,
     "brief-draft.schema.json": BriefDraft,
     "briefing.schema.json": Briefing,
+    "gold.schema.json": GoldStory,
 }
 MODEL_FACING = (ExtractionDraft, BriefDraft)
 
