@@ -14,8 +14,6 @@ and written atomically (temp file + rename), so no reader ever sees half a line.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -31,6 +29,7 @@ from .briefing_models import Briefing
 from .config import Settings
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, ConfigError, SummarizeError
 from .extract import extract_source
+from .fileio import atomic_write
 from .llm import LLM
 from .models import FailedItem, SourceReport, Usage
 from .prompts import load_prompt
@@ -96,20 +95,6 @@ class BatchResult:
 
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (kind, item, details) for progress display
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _error(item: str, stage: str, exc: SummarizeError) -> dict[str, Any]:

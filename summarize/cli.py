@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, api, cassette, evaluate, render, render_brief, schemas
+from . import __version__, api, cassette, doctor, evaluate, render, render_brief, render_html, schemas
 from .brief import BriefOptions
 from .config import MODES, PROFILES, load_settings
+from .fileio import atomic_write
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
 from .models import ExtractionOutput, FailedItem, SourceReport
 
@@ -28,6 +27,7 @@ ENV_HELP = """environment:
   OPENAI_API_KEY     key for the endpoint (not needed for --replay or local servers)
   OPENAI_BASE_URL    any OpenAI-compatible endpoint: Azure, Ollama, vLLM, llama.cpp, LM Studio, OpenRouter
   SUMMARIZE_MODEL    model or deployment name (default gpt-4o-mini)
+  SUMMARIZE_PROFILE / SUMMARIZE_MODE   endpoint family and structured-output mode (default: detected)
   SUMMARIZE_PRICE_INPUT / SUMMARIZE_PRICE_OUTPUT   USD per million tokens, to report cost
 """
 
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl), directories, or - for stdin")
     ex.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
-    ex.add_argument("--format", choices=("json", "jsonl", "md"), default="json")
+    ex.add_argument("--format", choices=("json", "jsonl", "md", "html"), default="json")
 
     br = sub.add_parser(
         "brief",
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("inputs", nargs="*", metavar="FILE", help="article files, directories, or - for stdin")
     br.add_argument("--reports", metavar="FILE", help="brief from saved `extract` output instead of extracting again")
     br.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
-    br.add_argument("--format", choices=("md", "json"), default="md")
+    br.add_argument("--format", choices=("md", "json", "html"), default="md")
     br.add_argument("--language", default="English", help="language of the briefing (default English)")
     br.add_argument("--terms", action="append", default=[], metavar="FILE", help="extra loaded-term list (pattern | neutral rendering per line); repeatable")
     br.add_argument("--aliases", metavar="FILE", help="extra actor and claimant aliases (TOML, merged over the bundled table)")
@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("-o", "--output", metavar="PATH")
 
     evaluate.add_parser(sub, common)
+    doctor.add_parser(sub, common)
 
     sc = sub.add_parser(
         "schema",
@@ -153,17 +154,7 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # write beside the target then rename, so a crash never leaves half a file
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(Path(output), text)
 
 
 def _progress(stream: TextIO):  # type: ignore[no-untyped-def]
@@ -199,7 +190,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     settings.require_endpoint()
     progress = None if args.quiet else _progress(sys.stderr)
     out: ExtractionOutput = api.extract_files(args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress)
-    text = {"json": render.extraction_json, "jsonl": render.extraction_jsonl, "md": render.extraction_markdown}[args.format](out)
+    text = {"json": render.extraction_json, "jsonl": render.extraction_jsonl, "md": render.extraction_markdown, "html": render_html.reports_html}[args.format](out)
     _write(text, args.output)
     return api.exit_code(out)
 
@@ -223,7 +214,8 @@ def _cmd_brief(args: argparse.Namespace) -> int:
         stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress,
     )
     if briefing is not None:
-        text = briefing.model_dump_json(indent=2) + "\n" if args.format == "json" else render_brief.briefing_markdown(briefing)
+        renderers = {"json": lambda b: b.model_dump_json(indent=2) + "\n", "md": render_brief.briefing_markdown, "html": render_html.briefing_html}
+        text = renderers[args.format](briefing)
         _write(text, args.output)
         if not args.quiet:
             failed = [c.name for c in briefing.checks if not c.passed]
@@ -312,7 +304,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
             if name.split(".")[0] in noisy:
                 logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
-        commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema, "eval": evaluate.run}
+        commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema, "eval": evaluate.run, "doctor": doctor.run}
         return commands[args.command](args)
     except SummarizeError as exc:
         sys.stderr.write(f"summarize: {exc}\n")

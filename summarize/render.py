@@ -61,7 +61,8 @@ def report_markdown(report: SourceReport) -> str:
         lines += ["### Claims", ""]
         for c in report.claims:
             terms = f" (loaded terms: {', '.join(c.loaded_terms)})" if c.loaded_terms else ""
-            lines.append(f"- **{c.id}** {c.text}{terms}  \n  “{c.evidence.quote}” [{c.evidence.start}:{c.evidence.end}]")
+            gloss = f" (English: {c.gloss})" if c.gloss else ""
+            lines.append(f"- **{c.id}** {c.text}{terms}  \n  “{c.evidence.quote}” [{c.evidence.start}:{c.evidence.end}]{gloss}")
         lines.append("")
     if report.actors:
         lines += ["### Actors", ""]

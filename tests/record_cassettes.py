@@ -47,6 +47,8 @@ CASSETTES: dict[str, list[str]] = {
     "floods-extract.yaml": ["extract", "examples/floods", "--quiet", "-o", "{out}"],
     "aleppo-brief.yaml": ["brief", "examples/aleppo", "--quiet", "-o", "{out}"],
     "floods-brief.yaml": ["brief", "examples/floods", "--quiet", "-o", "{out}"],
+    "multilingual-extract.yaml": ["extract", "examples/multilingual", "--quiet", "-o", "{out}"],
+    "multilingual-brief.yaml": ["brief", "examples/multilingual", "--quiet", "-o", "{out}"],
 }
 
 
