@@ -42,8 +42,10 @@ def session(settings: Settings, *, limiter: Limiter | None = None, observer: Cal
             log.warning("%d recorded interaction(s) in %s were not used: the inputs differ from the recording", left, settings.replay)
 
 
-def extract_files(paths: Sequence[str], settings: Settings, *, stdin: BinaryIO | None = None, progress: Progress | None = None) -> ExtractionOutput:
-    sources, failed = read_sources(paths, max_bytes=settings.max_bytes, stdin=stdin)
+def extract_files(
+    paths: Sequence[str], settings: Settings, *, stdin: BinaryIO | None = None, progress: Progress | None = None, allow_network: bool = False
+) -> ExtractionOutput:
+    sources, failed = read_sources(paths, max_bytes=settings.max_bytes, stdin=stdin, allow_network=allow_network)
     if progress:
         for item in failed:
             progress(item.item, item)
@@ -88,13 +90,14 @@ def brief_files(
     reports_file: Path | None = None,
     stdin: BinaryIO | None = None,
     progress: Progress | None = None,
+    allow_network: bool = False,
 ) -> tuple[Briefing | None, ExtractionOutput]:
     """Extract (unless saved reports are given) and brief one story. Returns the extraction too, for its failures."""
     reports: list[SourceReport] = load_reports(reports_file) if reports_file else []
     failed: list[FailedItem] = []
     sources = []
     if paths:
-        sources, failed = read_sources(paths, max_bytes=settings.max_bytes, stdin=stdin)
+        sources, failed = read_sources(paths, max_bytes=settings.max_bytes, stdin=stdin, allow_network=allow_network)
         if progress:
             for item in failed:
                 progress(item.item, item)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, api, cassette, doctor, evaluate, render, render_brief, render_html, schemas
+from . import __version__, api, cassette, doctor, evaluate, export, render, render_brief, render_html, schemas
 from .brief import BriefOptions
 from .config import MODES, PROFILES, load_settings
 from .fileio import atomic_write
@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  summarize extract examples/aleppo/ --replay cassettes/aleppo-extract.yaml --format md\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ex.add_argument("inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl), directories, or - for stdin")
+    ex.add_argument("inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin")
+    ex.add_argument("--allow-network", action="store_true", help="fetch http:// and https:// inputs (without it they are refused)")
     ex.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
     ex.add_argument("--format", choices=("json", "jsonl", "md", "html"), default="json")
 
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  summarize extract examples/aleppo/ -o reports.json && summarize brief --reports reports.json -o briefing.json --format json\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    br.add_argument("inputs", nargs="*", metavar="FILE", help="article files, directories, or - for stdin")
+    br.add_argument("inputs", nargs="*", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin")
+    br.add_argument("--allow-network", action="store_true", help="fetch http:// and https:// inputs (without it they are refused)")
     br.add_argument("--reports", metavar="FILE", help="brief from saved `extract` output instead of extracting again")
     br.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
     br.add_argument("--format", choices=("md", "json", "html"), default="md")
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate.add_parser(sub, common)
     doctor.add_parser(sub, common)
+    export.add_parser(sub, common)
 
     sc = sub.add_parser(
         "schema",
@@ -189,7 +192,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.require_endpoint()
     progress = None if args.quiet else _progress(sys.stderr)
-    out: ExtractionOutput = api.extract_files(args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress)
+    out: ExtractionOutput = api.extract_files(
+        args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network
+    )
     text = {"json": render.extraction_json, "jsonl": render.extraction_jsonl, "md": render.extraction_markdown, "html": render_html.reports_html}[args.format](out)
     _write(text, args.output)
     return api.exit_code(out)
@@ -211,7 +216,7 @@ def _cmd_brief(args: argparse.Namespace) -> int:
     progress = None if args.quiet else _progress(sys.stderr)
     briefing, out = api.brief_files(
         args.inputs, settings, _options(args), reports_file=Path(args.reports) if args.reports else None,
-        stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress,
+        stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network,
     )
     if briefing is not None:
         renderers = {"json": lambda b: b.model_dump_json(indent=2) + "\n", "md": render_brief.briefing_markdown, "html": render_html.briefing_html}
@@ -299,12 +304,12 @@ def cli(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
     if level > logging.DEBUG:
         # the libraries log failures we already report in our own words, once
-        noisy = ("httpx", "httpcore", "openai", "instructor", "vcr")
+        noisy = ("httpx", "httpcore", "openai", "instructor", "vcr", "trafilatura", "htmldate", "courlan")
         for name in [*noisy, *logging.root.manager.loggerDict]:
             if name.split(".")[0] in noisy:
                 logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
-        commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema, "eval": evaluate.run, "doctor": doctor.run}
+        commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema, "eval": evaluate.run, "doctor": doctor.run, "export": export.run}
         return commands[args.command](args)
     except SummarizeError as exc:
         sys.stderr.write(f"summarize: {exc}\n")

@@ -1,11 +1,12 @@
-"""Read input articles (files, directories, standard input) into ``Source`` records.
+"""Read input articles (files, directories, standard input, URLs) into ``Source`` records.
 
 Every problem with one input becomes an ``InputError`` whose ``kind`` is a short reason
 ("empty", "binary", "encoding", ...); ``read_sources`` turns those into ``FailedItem``s and
 carries on, so one bad file never hides the good ones.
 
 Source text is kept exactly as decoded apart from newline normalisation, BOM removal and
-trailing whitespace, because later stages quote it by character offset.
+trailing whitespace, because later stages quote it by character offset. HTML pages are the
+exception: their text is the article trafilatura finds in the page (see ``html_input``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from summarize.models import FailedItem, OutletType, Source
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 5_000_000
-SUPPORTED = (".txt", ".md", ".json", ".jsonl")
+SUPPORTED = (".txt", ".md", ".json", ".jsonl", ".html", ".htm")
+HTML_SUFFIXES = (".html", ".htm")
 HEADER_KEYS = frozenset({"id", "url", "outlet", "outlet_type", "affiliation", "published", "title", "language"})
 TEXT_KEYS = ("text", "body", "content")
 
@@ -47,6 +49,8 @@ _MAGIC = {b"%PDF-": "PDF", b"\x89PNG": "PNG", b"PK\x03\x04": "ZIP", b"\x1f\x8b":
 _LEGACY = ("cp1252", "cp1250", "cp1251", "cp1256", "cp1253", "cp1254", "cp1255", "cp1257", "koi8_r", "mac_roman")
 _OUTLET_TYPES = frozenset(get_args(OutletType))
 _HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z_-]*)[ \t]*:[ \t]*(.*)")
+# A page on standard input: a doctype or <html> tag first, after an optional BOM, whitespace and comments.
+_HTML_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -56,28 +60,30 @@ class _Entry:
     order: tuple[str, int]  # (path, position in file): decides which duplicate is kept
 
 
-def read_sources(paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES, stdin: BinaryIO | None = None) -> tuple[list[Source], list[FailedItem]]:
-    """Read every path ('-' is standard input); return sources sorted by id and what failed."""
-    sources, errors = _collect(paths, max_bytes, stdin)
+def read_sources(
+    paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES, stdin: BinaryIO | None = None, allow_network: bool = False
+) -> tuple[list[Source], list[FailedItem]]:
+    """Read every path ('-' is standard input; URLs only with ``allow_network``); return sources sorted by id and what failed."""
+    sources, errors = _collect(paths, max_bytes, stdin, allow_network)
     return sources, [FailedItem(item=err.item or "", stage="read", error=err.kind, message=str(err)) for err in errors]
 
 
 def read_path(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Source]:
     """Read one file or directory, raising the first ``InputError`` instead of collecting it."""
-    sources, errors = _collect([str(path)], max_bytes, None)
+    sources, errors = _collect([str(path)], max_bytes, None, False)
     if errors:
         raise errors[0]
     return sources
 
 
-def decode_bytes(data: bytes, *, name: str) -> str:
-    """Decode raw bytes to normalised text, refusing empty, binary and undecodable input."""
+def decode_bytes(data: bytes, *, name: str, declared: str | None = None) -> str:
+    """Decode raw bytes to normalised text, refusing empty, binary and undecodable input; ``declared`` (a page's charset) goes first after a BOM."""
     for magic, kind in _MAGIC.items():
         if data.startswith(magic):
             raise _binary(name, kind)
-    text = _normalise(_decode(data, name))
+    text = _normalise(_decode(data, name, declared))
     if not text.strip():
-        raise _error("empty", name, "is empty")
+        raise input_error("empty", name, "is empty")
     # UTF-16 and BOM-marked input skip the byte-level check in _decode, so look again here.
     if _control_share(text[:_SNIFF]) > _MAX_CONTROL_SHARE:
         raise _binary(name, "mostly control characters")
@@ -94,8 +100,12 @@ def parse_article(text: str, *, name: str, path: str | None) -> Source:
     text = _normalise(text)
     fields, body = _split_header(text, item)
     if not body.strip():
-        raise _error("empty", item, "is empty (it has a header but no article text)" if fields else "is empty")
-    return _build(body, fields, default_id=_default_id(name), path=path, item=item)
+        raise input_error("empty", item, "is empty (it has a header but no article text)" if fields else "is empty")
+    return build_source(body, fields, default_id=_default_id(name), path=path, item=item)
+
+
+def is_url(given: str) -> bool:
+    return given[:8].lower().startswith(("http://", "https://"))
 
 
 def source_id_for(name: str) -> str:
@@ -107,15 +117,14 @@ def source_id_for(name: str) -> str:
 # --- collecting ------------------------------------------------------------------------
 
 
-def _collect(paths: Sequence[str], max_bytes: int, stdin: BinaryIO | None) -> tuple[list[Source], list[InputError]]:
+def _collect(paths: Sequence[str], max_bytes: int, stdin: BinaryIO | None, allow_network: bool) -> tuple[list[Source], list[InputError]]:
     entries: list[_Entry] = []
     errors: list[InputError] = []
     seen: set[Path] = set()
     for given in paths:
         try:
-            if given == "-":
-                data = _read_limited(stdin if stdin is not None else sys.stdin.buffer, max_bytes, "-")
-                entries.append(_Entry(parse_article(decode_bytes(data, name="-"), name="stdin", path="-"), "-", ("-", 0)))
+            if given == "-" or is_url(given):
+                entries.append(_Entry(_read_stream(given, max_bytes, stdin, allow_network), given, (given, 0)))
                 continue
             files = _expand(given)
         except InputError as err:
@@ -142,12 +151,12 @@ def _expand(given: str) -> list[Path]:
     if path.is_dir():
         files = sorted(_walk(path), key=str)
         if not files:
-            raise _error("empty", given, f"directory has no {'/'.join(SUPPORTED)} files")
+            raise input_error("empty", given, f"directory has no {'/'.join(SUPPORTED)} files")
         return files
     if not path.exists():
-        raise _error("not_found", given, "no such file or directory")
+        raise input_error("not_found", given, "no such file or directory")
     if path.suffix.lower() not in SUPPORTED:
-        raise _error("unsupported", given, f"unsupported file type; expected one of {', '.join(SUPPORTED)}")
+        raise input_error("unsupported", given, f"unsupported file type; expected one of {', '.join(SUPPORTED)}")
     return [path]
 
 
@@ -155,7 +164,9 @@ def _walk(root: Path) -> Iterator[Path]:
     # followlinks=False: a symlink pointing back up the tree must not loop forever.
     walker = os.walk(root, followlinks=False, onerror=lambda exc: logger.warning("cannot list %s", exc.filename))
     for dirpath, dirnames, filenames in walker:
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        # A browser's "save complete page" puts the page's assets, framed ads included, in NAME_files beside NAME.html.
+        assets = {f"{Path(f).stem}_files" for f in filenames if Path(f).suffix.lower() in HTML_SUFFIXES}
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in assets]
         for filename in filenames:
             if not filename.startswith(".") and Path(filename).suffix.lower() in SUPPORTED:
                 yield Path(dirpath, filename)
@@ -166,24 +177,40 @@ def _read_file(path: Path, max_bytes: int) -> tuple[list[_Entry], list[InputErro
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise _error("too_large", item, f"is {size:,} bytes, over the {max_bytes:,}-byte limit")
+            raise input_error("too_large", item, f"is {size:,} bytes, over the {max_bytes:,}-byte limit")
         with path.open("rb") as fh:
             data = _read_limited(fh, max_bytes, item)
     except FileNotFoundError:
-        raise _error("not_found", item, "no such file or directory") from None
+        raise input_error("not_found", item, "no such file or directory") from None
     except OSError as exc:
-        raise _error("unreadable", item, f"cannot be read ({exc.strerror or exc})") from None
+        raise input_error("unreadable", item, f"cannot be read ({exc.strerror or exc})") from None
+    if path.suffix.lower() in HTML_SUFFIXES:
+        from summarize import html_input  # imported when needed: trafilatura and lxml take a while to load
+
+        return [_Entry(html_input.read_html_bytes(data, name=path.name, path=item), item, (item, 0))], []
     text = decode_bytes(data, name=item)
     if path.suffix.lower() in (".json", ".jsonl"):
         return _parse_records(text, path)
     return [_Entry(parse_article(text, name=path.name, path=item), item, (item, 0))], []
 
 
+def _read_stream(given: str, max_bytes: int, stdin: BinaryIO | None, allow_network: bool) -> Source:
+    """Standard input ('-'), which may hold an article or an HTML page, or a URL."""
+    if given != "-" and not allow_network:
+        raise input_error("network_disabled", given, "fetching URLs needs --allow-network")
+    data = _read_limited(stdin if stdin is not None else sys.stdin.buffer, max_bytes, "-") if given == "-" else b""
+    if given == "-" and not _HTML_START.match(data[:2048]):
+        return parse_article(decode_bytes(data, name="-"), name="stdin", path="-")
+    from summarize import html_input
+
+    return html_input.read_html_bytes(data, name="stdin", path="-") if given == "-" else html_input.read_url(given, max_bytes=max_bytes)
+
+
 def _read_limited(stream: BinaryIO, max_bytes: int, item: str) -> bytes:
     # Reading one byte past the limit tells "too large" apart without reading it all.
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise _error("too_large", item, f"is over the {max_bytes:,}-byte limit")
+        raise input_error("too_large", item, f"is over the {max_bytes:,}-byte limit")
     return data
 
 
@@ -195,7 +222,7 @@ def _drop_duplicates(entries: list[_Entry]) -> tuple[list[Source], list[InputErr
         if first is not entry:
             dropped.append((entry, first))
     dropped.sort(key=lambda pair: pair[0].order)
-    errors = [_error("duplicate", dup.item, f"has the same text as {first.item}; skipped") for dup, first in dropped]
+    errors = [input_error("duplicate", dup.item, f"has the same text as {first.item}; skipped") for dup, first in dropped]
     return [e.source for e in kept.values()], errors
 
 
@@ -211,7 +238,7 @@ def _unique_ids(sources: list[Source]) -> list[Source]:
 # --- decoding --------------------------------------------------------------------------
 
 
-def _decode(data: bytes, name: str) -> str:
+def _decode(data: bytes, name: str, declared: str | None) -> str:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return _decode_unicode(data[len(bom) :], codec, name)
@@ -223,6 +250,11 @@ def _decode(data: bytes, name: str) -> str:
     # latin-1 maps bytes 1:1 so C0 controls count the same as in any ASCII-based encoding.
     if _control_share(data[:_SNIFF].decode("latin-1")) > _MAX_CONTROL_SHARE:
         raise _binary(name, "mostly control characters")
+    if declared:
+        try:
+            return data.decode(declared)
+        except (UnicodeDecodeError, LookupError) as exc:
+            logger.warning("%s: declares %s, which does not decode it (%s); detecting the encoding", name, declared, exc)
     try:
         return _decode_unicode(data, "utf-8", name)
     except InputError:
@@ -237,7 +269,7 @@ def _decode_unicode(data: bytes, codec: str, name: str) -> str:
         if exc.reason in ("unexpected end of data", "truncated data") and exc.end == len(data):
             logger.warning("%s: ends in an incomplete %s character; dropped %d byte(s)", name, codec, len(data) - exc.start)
             return data[: exc.start].decode(codec)
-        raise _error("encoding", name, f"is not valid {codec} ({exc.reason} at byte {exc.start})") from None
+        raise input_error("encoding", name, f"is not valid {codec} ({exc.reason} at byte {exc.start})") from None
 
 
 def _sniff_utf16(data: bytes) -> str | None:
@@ -257,7 +289,7 @@ def _sniff_utf16(data: bytes) -> str | None:
 def _decode_legacy(data: bytes, name: str) -> str:
     matches = list(charset_normalizer.from_bytes(data, cp_isolation=list(_LEGACY)))
     if not matches:
-        raise _error("encoding", name, "is not UTF-8 and matches no known single-byte encoding")
+        raise input_error("encoding", name, "is not UTF-8 and matches no known single-byte encoding")
     best = min(matches, key=lambda m: (round(m.chaos, 2), -round(m.coherence, 2), _LEGACY.index(m.encoding)))
     logger.warning("%s: not UTF-8; decoded as %s", name, best.encoding)
     return str(best)
@@ -315,20 +347,20 @@ def _parse_records(text: str, path: Path) -> tuple[list[_Entry], list[InputError
             try:
                 records.append((json.loads(line), label, source_id_for(f"{path.stem}-{lineno}"), lineno))
             except json.JSONDecodeError as exc:
-                errors.append(_error("malformed_json", label, f"is not valid JSON ({exc.msg})"))
+                errors.append(input_error("malformed_json", label, f"is not valid JSON ({exc.msg})"))
     else:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _error("malformed_json", item, f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+            raise input_error("malformed_json", item, f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
         if isinstance(value, list):
             if not value:
-                raise _error("empty", item, "is an empty JSON list")
+                raise input_error("empty", item, "is an empty JSON list")
             records = [(v, f"{item}#{n}", source_id_for(f"{path.stem}-{n}"), n) for n, v in enumerate(value, 1)]
         elif isinstance(value, dict):
             records = [(value, item, source_id_for(path.stem), 0)]
         else:
-            raise _error("malformed_json", item, "must hold a JSON object or a list of objects")
+            raise input_error("malformed_json", item, "must hold a JSON object or a list of objects")
     entries: list[_Entry] = []
     for value, label, default_id, position in records:
         try:
@@ -342,13 +374,13 @@ def _parse_records(text: str, path: Path) -> tuple[list[_Entry], list[InputError
 
 def _record_source(value: object, *, label: str, default_id: str, path: str) -> Source:
     if not isinstance(value, dict):
-        raise _error("invalid_record", label, "is not a JSON object")
+        raise input_error("invalid_record", label, "is not a JSON object")
     text = next((value[k] for k in TEXT_KEYS if value.get(k) is not None), None)
     if not isinstance(text, str):
-        raise _error("invalid_record", label, "has no string 'text' (or 'body'/'content') field")
+        raise input_error("invalid_record", label, "has no string 'text' (or 'body'/'content') field")
     text = _normalise(text)
     if not text.strip():
-        raise _error("empty", label, "has an empty 'text' field")
+        raise input_error("empty", label, "has an empty 'text' field")
     fields: dict[str, str] = {}
     for key in sorted(HEADER_KEYS & value.keys()):
         field = value[key]
@@ -357,14 +389,14 @@ def _record_source(value: object, *, label: str, default_id: str, path: str) -> 
         if field is None:
             continue
         if not isinstance(field, str):
-            raise _error("invalid_field", label, f"field {key!r} must be a string, not {type(field).__name__}")
+            raise input_error("invalid_field", label, f"field {key!r} must be a string, not {type(field).__name__}")
         if field.strip():
             fields[key] = field.strip()
-    return _build(text, fields, default_id=default_id, path=path, item=label)
+    return build_source(text, fields, default_id=default_id, path=path, item=label)
 
 
-def _build(body: str, fields: dict[str, str], *, default_id: str, path: str | None, item: str) -> Source:
-    """``fields`` holds only non-empty values."""
+def build_source(body: str, fields: dict[str, str], *, default_id: str, path: str | None, item: str) -> Source:
+    """A Source from its text and header fields (``fields`` holds only non-empty values); errors name ``item``."""
     return Source(
         id=source_id_for(fields["id"]) if "id" in fields else default_id,
         path=path,
@@ -387,7 +419,7 @@ def _published(value: str | None, item: str) -> dt.date | None:
         # datetime.fromisoformat takes plain dates too, and a trailing "Z" from 3.11 on.
         return dt.datetime.fromisoformat(value).date()
     except ValueError:
-        raise _error("invalid_field", item, f"published date {value!r} is not an ISO date (YYYY-MM-DD or an ISO datetime)") from None
+        raise input_error("invalid_field", item, f"published date {value!r} is not an ISO date (YYYY-MM-DD or an ISO datetime)") from None
 
 
 def _outlet_type(value: str | None, item: str) -> OutletType:
@@ -395,7 +427,7 @@ def _outlet_type(value: str | None, item: str) -> OutletType:
         return "unknown"
     normalised = value.lower().replace("-", "_").replace(" ", "_")
     if normalised not in _OUTLET_TYPES:
-        raise _error("invalid_field", item, f"outlet_type {value!r} is not one of {', '.join(sorted(_OUTLET_TYPES))}")
+        raise input_error("invalid_field", item, f"outlet_type {value!r} is not one of {', '.join(sorted(_OUTLET_TYPES))}")
     return cast(OutletType, normalised)
 
 
@@ -405,10 +437,11 @@ def _default_id(name: str) -> str:
 
 
 def _binary(item: str, what: str) -> InputError:
-    return _error("binary", item, f"looks like binary data ({what}), not a text article")
+    return input_error("binary", item, f"looks like binary data ({what}), not a text article")
 
 
-def _error(kind: str, item: str, message: str) -> InputError:
+def input_error(kind: str, item: str, message: str) -> InputError:
+    """An InputError naming ``item``, with ``kind`` the short reason read_sources reports."""
     err = InputError(message, item=item)
     err.kind = kind  # the short reason read_sources reports as FailedItem.error
     return err

@@ -49,6 +49,8 @@ CASSETTES: dict[str, list[str]] = {
     "floods-brief.yaml": ["brief", "examples/floods", "--quiet", "-o", "{out}"],
     "multilingual-extract.yaml": ["extract", "examples/multilingual", "--quiet", "-o", "{out}"],
     "multilingual-brief.yaml": ["brief", "examples/multilingual", "--quiet", "-o", "{out}"],
+    "web-extract.yaml": ["extract", "examples/web", "--quiet", "-o", "{out}"],
+    "web-brief.yaml": ["brief", "examples/web", "--quiet", "-o", "{out}"],
 }
 
 

@@ -50,10 +50,10 @@ def test_cassette_is_reproducible_from_the_authored_answers(name: str, tmp_path:
     assert fresh.read_text(encoding="utf-8") == (CASSETTES / name).read_text(encoding="utf-8"), "run python tests/record_cassettes.py"
 
 
-@pytest.mark.parametrize(("story", "name"), [("aleppo", "aleppo-extract.yaml"), ("floods", "floods-extract.yaml")])
+@pytest.mark.parametrize(("story", "name"), [(s, f"{s}-extract.yaml") for s in ("aleppo", "floods", "multilingual", "web")])
 def test_full_replay_uses_every_recorded_interaction(story: str, name: str, caplog: pytest.LogCaptureFixture) -> None:
     out = extract_files([str(EXAMPLES / story)], load_settings({"replay": str(CASSETTES / name)}))
-    assert not out.failed and len(out.reports) == len(list((EXAMPLES / story).glob("*.txt")))
+    assert not out.failed and len(out.reports) == len([p for p in (EXAMPLES / story).iterdir() if p.suffix in (".txt", ".html")])
     assert "were not used" not in caplog.text
 
 

@@ -420,4 +420,98 @@ def test_source_id_for(name: str, slug: str) -> None:
 
 
 def test_supported_extensions() -> None:
-    assert SUPPORTED == (".txt", ".md", ".json", ".jsonl")
+    assert SUPPORTED == (".txt", ".md", ".json", ".jsonl", ".html", ".htm")
+
+
+# --- HTML pages and URLs -------------------------------------------------------------------
+
+PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Shelling in the old city</title>'
+    '<meta property="og:site_name" content="Example Wire"><meta property="article:published_time" content="2024-11-28T08:00:00Z"></head>'
+    '<body><nav><a href="/">Home</a><a href="/world">World</a></nav><article><h1>Shelling in the old city</h1>'
+    "<p>Shelling hit the old city on Wednesday, residents said.</p><p>At least 12 people were killed, the monitor said.</p></article>"
+    "<footer>© 2024 Example Wire</footer></body></html>"
+)
+
+
+def test_directory_with_html_and_txt_reads_both(tmp_path: Path) -> None:
+    write(tmp_path / "in" / "wire.html", PAGE)
+    write(tmp_path / "in" / "sub" / "saved.HTM", PAGE.replace("12 people", "13 people"))
+    write(tmp_path / "in" / "note.txt", ARTICLE)
+    sources, failed = read_sources([str(tmp_path / "in")])
+    assert failed == []
+    assert [s.id for s in sources] == ["note", "saved", "wire"]
+    wire = sources[2]
+    assert wire.text == "Shelling hit the old city on Wednesday, residents said.\n\nAt least 12 people were killed, the monitor said."
+    assert (wire.title, wire.outlet, wire.published) == ("Shelling in the old city", "Example Wire", dt.date(2024, 11, 28))
+    assert read_path(tmp_path / "in" / "wire.html")[0].text == wire.text
+
+
+def test_assets_folder_of_a_saved_page_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "in" / "wire.html", PAGE)
+    write(tmp_path / "in" / "wire_files" / "ad-frame.html", "<html><body><p>Buy now</p></body></html>")
+    write(tmp_path / "in" / "other_files" / "note.txt", ARTICLE)  # no page of that name: an ordinary folder
+    sources, failed = read_sources([str(tmp_path / "in")])
+    assert failed == []
+    assert [s.id for s in sources] == ["note", "wire"]
+
+
+def test_html_without_article_fails_alone_and_names_the_file(tmp_path: Path) -> None:
+    write(tmp_path / "in" / "front.html", "<html><body><nav><a href='/'>Home</a></nav><footer>© Example</footer></body></html>")
+    write(tmp_path / "in" / "note.txt", ARTICLE)
+    sources, failed = read_sources([str(tmp_path / "in")])
+    assert [s.id for s in sources] == ["note"]
+    assert [(f.item, f.error) for f in failed] == [(str(tmp_path / "in" / "front.html"), "no_article")]
+    assert "no article text found in front.html" in failed[0].message
+
+
+def test_html_on_standard_input_is_read_as_a_page() -> None:
+    [source], failed = read_sources(["-"], stdin=io.BytesIO(b"\xef\xbb\xbf  <!-- saved -->\n" + PAGE.encode()))
+    assert failed == []
+    assert (source.id, source.path, source.title) == ("stdin", "-", "Shelling in the old city")
+    assert source.text.startswith("Shelling hit the old city")
+
+
+def test_url_is_refused_without_allow_network() -> None:
+    url = "https://example.org/news/old-city-shelling"
+    sources, failed = read_sources([url, "HTTP://example.org/other"])
+    assert sources == []
+    assert [(f.item, f.error) for f in failed] == [(url, "network_disabled"), ("HTTP://example.org/other", "network_disabled")]
+    assert failed[0].message == f"{url}: fetching URLs needs --allow-network"
+
+
+def test_url_is_fetched_with_allow_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from summarize import html_input
+
+    fetched: list[str] = []
+
+    def fake_fetch(url: str, *, max_bytes: int, timeout: float = 0) -> html_input.Fetched:
+        fetched.append(url)
+        return html_input.Fetched(url=url, data=PAGE.encode(), content_type="text/html", charset="utf-8")
+
+    monkeypatch.setattr(html_input, "fetch", fake_fetch)
+    url = "https://example.org/news/old-city-shelling.html"
+    sources, failed = read_sources([url, str(write(tmp_path / "note.txt", ARTICLE))], allow_network=True)
+    assert failed == []
+    assert fetched == [url]
+    assert [(s.id, s.path, s.url) for s in sources] == [("note", str(tmp_path / "note.txt"), None), ("old-city-shelling", url, url)]
+
+
+def test_fetch_failure_is_reported_for_that_url_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from summarize import html_input
+
+    def refuse(url: str, *, max_bytes: int, timeout: float = 0) -> html_input.Fetched:
+        raise html_input.input_error("fetch_failed", url, "the server answered HTTP 503 Service Unavailable")
+
+    monkeypatch.setattr(html_input, "fetch", refuse)
+    sources, failed = read_sources(["https://example.org/down", str(write(tmp_path / "a.txt", ARTICLE))], allow_network=True)
+    assert [s.id for s in sources] == ["a"]
+    assert [(f.item, f.error) for f in failed] == [("https://example.org/down", "fetch_failed")]
+
+
+def test_declared_codec_is_tried_before_detection() -> None:
+    data = "Зима".encode("cp1251")
+    assert decode_bytes(data, name="x", declared="cp1251") == "Зима"
+    # undecodable as declared: detection takes over
+    assert decode_bytes("Straße".encode(), name="x", declared="ascii") == "Straße"
+    assert decode_bytes(b"plain", name="x", declared="no-such-codec") == "plain"
