@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, api, cassette, doctor, evaluate, export, render, render_brief, render_html, schemas
+from . import __version__, api, batch_api, cassette, doctor, evaluate, export, render, render_brief, render_html, schemas
 from .brief import BriefOptions
 from .config import MODES, PROFILES, load_settings
 from .fileio import atomic_write
@@ -111,11 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run many articles: group them into stories, extract concurrently within rate limits, brief each story. "
         "Finished work is kept in DIR/store.sqlite: re-running the same command skips it, and a killed run resumes.",
         epilog="examples:\n  summarize batch collected/ --out runs/week48 --concurrency 16 --rpm 500\n"
-        "  summarize batch manifest.jsonl --out runs/m --group auto --max-cost 5\n  summarize logs runs/week48\n\n" + EXIT_CODES,
+        "  summarize batch manifest.jsonl --out runs/m --group auto --max-cost 5\n  summarize logs runs/week48\n"
+        "  summarize batch collected/ --out runs/w49 --batch-api   then: summarize batch status runs/w49; summarize batch collect runs/w49\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ba.add_argument("inputs", nargs="+", metavar="INPUT", help="directories, globs, article files, or JSONL manifests (records with path or text, optional story)")
-    ba.add_argument("--out", required=True, metavar="DIR", help="output directory (reports.jsonl, briefings/, errors.jsonl, summary.json, store.sqlite)")
+    ba.add_argument("--out", metavar="DIR", help="output directory (reports.jsonl, briefings/, errors.jsonl, summary.json, store.sqlite)")
     ba.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default 8)")
     ba.add_argument("--rpm", type=float, help="client-side limit of requests per minute (default: learned from the server's headers)")
     ba.add_argument("--tpm", type=float, help="client-side limit of tokens per minute")
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--group", choices=("dirs", "auto", "none"), default="dirs", help="stories by sub-directory (default), by content and date (auto), or one story")
     ba.add_argument("--no-brief", action="store_true", help="extract only")
     ba.add_argument("--language", default="English", help="language of the briefings")
+    batch_api.add_batch_api_arguments(ba)
 
     lg = sub.add_parser(
         "logs",
@@ -243,6 +245,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch_inputs import collect
     from .progress import BatchProgress
 
+    if (code := batch_api.dispatch(args)) is not None:  # --batch-api, `batch status DIR`, `batch collect DIR`
+        return code
+    if not args.out:
+        raise UsageError("summarize batch needs --out DIR")
     settings = _settings(args)
     settings.require_endpoint()
     if args.concurrency < 1:

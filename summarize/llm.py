@@ -94,6 +94,17 @@ def _wrapped(model: type[T]) -> type[T]:
     return instructor.openai_schema(model)  # type: ignore[no-any-return]
 
 
+def apply_strict(kwargs: dict[str, Any], strict: bool) -> None:
+    """instructor does not set the strict flag itself: ask for strict structured outputs where the profile supports them."""
+    if not strict:
+        return
+    for tool in kwargs.get("tools") or []:
+        tool["function"]["strict"] = True
+    fmt = kwargs.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        fmt["json_schema"]["strict"] = True
+
+
 @dataclass(frozen=True)
 class CallLabel:
     """What a call is for, for the run log."""
@@ -285,12 +296,7 @@ class LLM:
 
     def _create(self, usage: Usage, label: CallLabel | None) -> Callable[..., ChatCompletion]:
         def create(**kwargs: Any) -> ChatCompletion:
-            if self.settings.strict:
-                for tool in kwargs.get("tools") or []:
-                    tool["function"]["strict"] = True
-                fmt = kwargs.get("response_format")
-                if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-                    fmt["json_schema"]["strict"] = True
+            apply_strict(kwargs, self.settings.strict)
             response = self._send(usage, kwargs, label)
             if not isinstance(response, ChatCompletion):
                 raise ModelOutputError(f"the endpoint answered with something that is not a chat completion: {str(response)[:200]!r}")
