@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from .cassette import cassette
 from .config import PROFILES, Settings, detect_profile
 from .errors import EXIT_ENDPOINT, EXIT_OK, ConfigError, EndpointError, PromptError, SummarizeError
-from .llm import LLM
+from .llm import LLM, _from_cassette
 from .prompts import bundled_prompts_dir, load_prompt
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -162,16 +162,6 @@ class ProbeResult:
 
     def line(self) -> str:
         return f"{'✓' if self.passed else '✗'} {self.name}: {self.detail}"
-
-
-def _from_cassette(exc: BaseException) -> bool:
-    # vcrpy's "no recorded answer" error; matched by name so only cassette.py imports vcr
-    seen: BaseException | None = exc
-    while seen is not None:
-        if type(seen).__name__ == "CannotOverwriteExistingCassetteException":
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _one_line(text: str, limit: int = 240) -> str:
