@@ -25,10 +25,24 @@ from pathlib import Path
 from textwrap import shorten
 
 from .briefing_models import BriefDraft, FigureComparison, FigureEntry, Reconciled
-from .ground import numbers_in, vague_word_appears
+from .ground import align, numbers_in, vague_word_appears
 from .models import CheckResult, Claim, EventRecord, FigureClaim, Source, SourceReport
 
-GATES = ("citations_exist", "numbers_traceable", "loaded_terms_attributed", "contested_figures_attributed", "sources_cited", "attribution_verbs_neutral")
+GATES = (
+    "citations_exist",
+    "numbers_traceable",
+    "quotes_in_sources",
+    "loaded_terms_attributed",
+    "contested_figures_attributed",
+    "sources_cited",
+    "attribution_verbs_neutral",
+)
+_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+# Where a day, month or year may stand for a cited date: an ISO date or a number next to a month name.
+_DATE_CONTEXT = re.compile(
+    rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}\s+{_MONTHS}(?:,?\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|{_MONTHS}\s+\d{{4}}",
+    re.IGNORECASE,
+)
 LEXICON_DIR = Path(__file__).resolve().parent / "data" / "loaded_terms"
 # Outlets that speak for a conflict party: a figure only they give is a party claim.
 PARTY_OUTLETS = frozenset({"state_media", "party_media"})
@@ -259,9 +273,11 @@ def _entry_cited(entry: FigureEntry, cited: set[str]) -> bool:
     return bool(cited.intersection(entry.figure_ids)) or (entry.derived and cited.issuperset(entry.derived_from))
 
 
-def _evidence(index: ClaimIndex, cited: set[str]) -> tuple[set[int], list[str]]:
-    """The numbers the cited items vouch for, and the texts (quotes, vague words) a vague word may be found in."""
+def _evidence(index: ClaimIndex, cited: set[str]) -> tuple[set[int], set[int], list[str]]:
+    """The numbers the cited items vouch for, the parts of their dates (which trace only inside a
+    date written in the sentence), and the texts (quotes, vague words) a vague word may be found in."""
     numbers: set[int] = set()
+    dates: set[int] = set()
     texts: list[str] = []
     for fid in cited & index.figures.keys():
         f = index.figures[fid]
@@ -271,14 +287,31 @@ def _evidence(index: ClaimIndex, cited: set[str]) -> tuple[set[int], list[str]]:
     for eid in cited & index.events.keys():
         event = index.events[eid]
         texts += [e.quote for e in event.evidence]
-        numbers |= {part for d in (event.date_start, event.date_end) if d for part in (d.day, d.month, d.year)}
+        dates |= {part for d in (event.date_start, event.date_end) if d for part in (d.day, d.month, d.year)}
     published = (index.sources[index.source_of[i]].published for i in cited if i in index and index.source_of[i] in index.sources)
-    numbers |= {part for d in published if d for part in (d.day, d.month, d.year)}
+    dates |= {part for d in published if d for part in (d.day, d.month, d.year)}
     numbers |= {v for c in index.reconciled.comparisons for e in c.entries if e.derived and cited.issuperset(e.derived_from) for v in _values(e)}
     numbers |= {s.parts_sum for s in index.reconciled.sum_checks if cited.issuperset(s.part_figure_ids)}
     for text in texts:
         numbers |= numbers_in(text)
-    return numbers, texts
+    return numbers, dates, texts
+
+
+def _quoted_problems(s: _Sentence, index: ClaimIndex, cited: set[str]) -> list[str]:
+    """Words the sentence puts in quotation marks must be words a cited source passage contains."""
+    passages: list[str] = []
+    for i in cited:
+        item = index.figures.get(i) or index.claims.get(i)
+        if item is not None:
+            passages += [item.evidence.quote, *([item.gloss] if item.gloss else [])]
+        elif i in index.events:
+            passages += [e.quote for e in index.events[i].evidence]
+    out = []
+    for a, b in quoted_spans(s.text):
+        quoted = s.text[a:b].strip(" \"'“”«»‘’")
+        if quoted and not any(align(quoted, p, source_id="-") for p in passages):
+            out.append(f"the quotation “{shorten(quoted, 60, placeholder='…')}” is in none of the cited source passages; quote only words a cited claim contains")
+    return out
 
 
 def _contest(entry: FigureEntry, comparison: FigureComparison, index: ClaimIndex) -> str | None:
@@ -381,8 +414,10 @@ def run_gates(draft: BriefDraft, index: ClaimIndex, lexicon: Lexicon) -> GateRep
         if unknown := [i for i in s.claim_ids if i not in index]:
             problem("citations_exist", s, f"unknown claim ids: {', '.join(unknown)}; cite only ids from the claim table")
 
-        traced, texts = _evidence(index, cited)
+        traced, date_parts, texts = _evidence(index, cited)
         numbers = sorted(numbers_in(_NOT_A_COUNT.sub(" ", s.text)))
+        written_dates = {n for m in _DATE_CONTEXT.finditer(s.text) for n in numbers_in(m.group())}
+        traced = traced | (date_parts & written_dates)
         counts["numbers"] += len(numbers)
         for n in numbers:
             if n not in traced:
@@ -391,6 +426,10 @@ def run_gates(draft: BriefDraft, index: ClaimIndex, lexicon: Lexicon) -> GateRep
             counts["numbers"] += 1
             if not any(vague_word_appears(word, t) for t in texts):
                 problem("numbers_traceable", s, f"“{word}” does not trace to any cited figure; cite the figure that says it or remove it")
+
+        counts["quotes"] += len(quoted_spans(s.text))
+        for text in _quoted_problems(s, index, cited):
+            problem("quotes_in_sources", s, text)
 
         matches = lexicon.find(s.text)
         counts["terms"] += len(matches)
@@ -430,6 +469,7 @@ def run_gates(draft: BriefDraft, index: ClaimIndex, lexicon: Lexicon) -> GateRep
     details = {
         "citations_exist": f"{n} sentences, {counts['ids']} ids cited",
         "numbers_traceable": f"{n} sentences, {counts['numbers']} numbers",
+        "quotes_in_sources": f"{counts['quotes']} quotations",
         "loaded_terms_attributed": f"{counts['terms']} loaded terms"
         + (f", unattributed: {', '.join(f'{t}×{k}' for t, k in sorted(untagged_terms.items()))}" if untagged_terms else ""),
         "contested_figures_attributed": f"{counts['contested']} contested or party-only figures stated",

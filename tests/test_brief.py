@@ -152,7 +152,7 @@ def test_check_reverifies_a_saved_briefing(tmp_path: Path, capsys: pytest.Captur
     saved = tmp_path / "briefing.json"
     run(["brief", str(EXAMPLES / "aleppo"), "--replay", str(CASSETTES / "aleppo-brief.yaml"), "--format", "json", "-o", str(saved)], capsys)
     code, out, _ = run(["check", str(saved)], capsys)
-    assert code == 0 and out.count("✓") == 8
+    assert code == 0 and out.count("✓") == 9
 
     doc = json.loads(saved.read_text(encoding="utf-8"))
     doc["key_points"][0]["text"] = "The terrorists lost 500 fighters, SOHR said."
