@@ -113,9 +113,11 @@ class _Budget:
         self.lock = threading.Lock()
 
     def estimate(self, chars: int) -> float:
+        """The most one extraction may cost: every chunk answered and re-asked to the budget."""
         s = self.settings
-        prompt_tokens = chars / 4 + 2500  # article plus instructions and schema
-        return (prompt_tokens * (s.price_input or 0) + 2000 * (s.price_output or 0)) / 1e6
+        chunks = max(1, -(-chars // s.chunk_chars))
+        prompt_tokens = min(chars, s.chunk_chars) / 4 + 2500  # text plus instructions and schema
+        return chunks * (1 + s.max_reasks) * (prompt_tokens * (s.price_input or 0) + 2000 * (s.price_output or 0)) / 1e6
 
     def reserve(self, chars: int) -> float | None:
         if self.max_cost is None:
@@ -139,6 +141,7 @@ class BatchRun:
         self.on_event = on_event or (lambda kind, item, details: None)
         self.result = BatchResult()
         self.budget = _Budget(settings, options.max_cost)
+        self.settle_brief: dict[str, float] = {}
         extract_prompt = load_prompt("extract", settings.prompts_dir)
         brief_prompt = load_prompt("brief", settings.prompts_dir)
         self._config_key = "\x1f".join(
@@ -148,7 +151,8 @@ class BatchRun:
         self._brief_key = "\x1f".join((brief_prompt.sha256, self._config_key, options.brief_options.language))
 
     def key(self, item: BatchItem) -> str:
-        return work_key("extract", item.source.sha256, self._extract_key)
+        # the text and the header fields that shape the report (id, outlet, publication date...), not where the file lives
+        return work_key("extract", item.source.model_dump_json(exclude={"path"}), self._extract_key)
 
     def brief_key(self, report_keys: Sequence[str]) -> str:
         return work_key("brief", *sorted(report_keys), self._brief_key)
@@ -165,6 +169,7 @@ class BatchRun:
             by_story[item.story].append(item)
         todo = [i for i in items if keys[i.source.id] not in done]
         res.cached = len(items) - len(todo)
+        res.partial += self.store.unverified(list(done))
         for item in items:
             if keys[item.source.id] in done:
                 self.on_event("cached", item.source.id, {})
@@ -223,10 +228,12 @@ class BatchRun:
         label = item.source.path or item.source.id
         try:
             report = fut.result()
-        except SummarizeError as exc:
+        except Exception as unexpected:
+            exc = unexpected if isinstance(unexpected, SummarizeError) else SummarizeError(f"internal error: {type(unexpected).__name__}: {unexpected}")
             res.failed += 1
-            res.usage = res.usage.add(Usage(attempts=exc.attempts))
-            self.budget.settle(reserved, Usage())
+            spent = exc.usage or Usage(requests=exc.attempts)
+            res.usage = res.usage.add(spent)
+            self.budget.settle(reserved, spent)
             error = _error(label, "extract", exc)
             self.store.put_failure(key, item.story, item.source.id, label, error)
             res.errors.append(FailedItem.model_validate(error))
@@ -243,22 +250,39 @@ class BatchRun:
     # -- briefings -----------------------------------------------------------------------------
 
     def _submit_brief(self, pool: ThreadPoolExecutor, running: dict[Future[Any], tuple[str, Any]], story: str, group: list[BatchItem], keys: dict[str, str]) -> None:
-        reports = [r for r in (self.store.report(keys[i.source.id]) for i in group) if r is not None]
-        if not reports:
+        found = [(keys[i.source.id], r) for i in group if (r := self.store.report(keys[i.source.id])) is not None]
+        if not found:
             return
-        key = self.brief_key([keys[r.source.id] for r in reports])
-        if self.store.briefing(key) is not None:
+        reports = [r for _, r in found]
+        budget = self.budget.reserve(sum(200 * (len(r.claims) + len(r.figures) + len(r.events)) for r in reports) + 8000)
+        if budget is None:
+            self._skip_brief_for_budget(story)
+            return
+        self.settle_brief[story] = budget
+        key = self.brief_key([k for k, _ in found])
+        if (cached := self.store.briefing(key)) is not None:
+            self.budget.settle(self.settle_brief.pop(story), Usage())
             self.result.briefings_cached += 1
+            self.result.partial += 0 if cached.verified else 1
             self.on_event("cached", f"briefing {story}", {})
             return
         fut = pool.submit(brief_reports, reports, self.llm, self.settings, self.options.brief_options, story=story)
         running[fut] = ("brief", (story, key))
 
+    def _skip_brief_for_budget(self, story: str) -> None:
+        self.result.skipped_budget += 1
+        message = f"briefing not started: it could exceed --max-cost ${self.options.max_cost:.2f} (spent ${self.budget.spent:.4f})"
+        self.result.errors.append(FailedItem(item=f"briefing {story}", stage="brief", error="budget", message=message))
+        self.on_event("skipped", f"briefing {story}", {"message": message})
+
     def _finish_brief(self, fut: Future[Briefing], story: str, key: str) -> None:
         res = self.result
+        reserved = self.settle_brief.pop(story, 0.0)
         try:
             briefing = fut.result()
         except SummarizeError as exc:
+            self.budget.settle(reserved, exc.usage or Usage())
+            res.usage = res.usage.add(exc.usage or Usage())
             res.briefings_failed += 1
             error = _error(f"briefing {story}", "brief", exc)
             self.store.put_briefing_failure(key, story, error)
@@ -266,7 +290,9 @@ class BatchRun:
             self.on_event("failed", f"briefing {story}", error)
             return
         res.briefings += 1
-        res.usage = res.usage.add(_brief_only_usage(briefing))
+        spent = _brief_only_usage(briefing)
+        self.budget.settle(reserved, spent)
+        res.usage = res.usage.add(spent)
         if not briefing.verified:
             res.partial += 1
         self.store.put_briefing(key, story, briefing)
@@ -293,6 +319,7 @@ def write_outputs(out: Path, store: Store, run: BatchRun, items: Sequence[BatchI
     """Regenerate every output file from the store, atomically."""
     keys = [run.key(i) for i in items]
     story_of = {run.key(i): i.story for i in items}
+    skipped = {run.key(i) for i in items if (i.source.path or i.source.id) in {e.item for e in run.result.errors if e.error == "budget"}}
     reports: list[str] = []
     errors: list[str] = [json.dumps(e.model_dump(), ensure_ascii=False) for e in run.result.errors if e.stage == "read" or e.error == "budget"]
     by_story: dict[str, list[SourceReport]] = defaultdict(list)
@@ -301,7 +328,7 @@ def write_outputs(out: Path, store: Store, run: BatchRun, items: Sequence[BatchI
         if row["status"] == "done":
             done_keys[story_of[row["key"]]].append(row["key"])
             reports.append(json.dumps({"story": story_of[row["key"]], **json.loads(row["report"])}, ensure_ascii=False))
-        else:
+        elif row["key"] not in skipped:
             errors.append(json.dumps(json.loads(row["error"]), ensure_ascii=False))
     atomic_write(out / "reports.jsonl", "".join(line + "\n" for line in reports))
     for story, story_keys in done_keys.items():
@@ -326,7 +353,7 @@ def run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, 
     store = Store(options.out / "store.sqlite")
     store.start_run(" ".join(inputs))
     try:
-        limiter = Limiter(options.rpm, options.tpm)
+        limiter = Limiter(options.rpm, options.tpm, max_pause=settings.max_retry_wait)
         with session(settings, limiter=limiter, observer=store.log_call) as llm:
             run = BatchRun(settings, options, llm, store, on_event)
             try:

@@ -30,12 +30,14 @@ def _is_manifest(path: Path) -> bool:
     if path.suffix != ".jsonl" or not path.is_file():
         return False
     try:
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    first = json.loads(line)
+        # Bytes, line by line: a text-mode read decodes 8 KB at once, so a bad byte further down
+        # would make the whole manifest look like something else.
+        with path.open("rb") as fh:
+            for raw in fh:
+                if raw.strip():
+                    first = json.loads(raw.decode("utf-8-sig"))
                     return isinstance(first, dict) and ("path" in first or "story" in first)
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError):
         return False
     return False
 
@@ -57,10 +59,16 @@ def _expand(inputs: Sequence[str]) -> tuple[list[str], list[FailedItem]]:
 def _read_manifest(path: Path, max_bytes: int) -> tuple[list[tuple[Source, str | None]], list[FailedItem]]:
     items: list[tuple[Source, str | None]] = []
     failed: list[FailedItem] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    # Decoded line by line, so one line of bad bytes costs that line, not the whole batch.
+    for n, raw in enumerate(path.read_bytes().splitlines(), 1):
+        if not raw.strip():
             continue
         label = f"{path}:{n}"
+        try:
+            line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            failed.append(FailedItem(item=label, stage="read", error="encoding", message=f"{label}: not UTF-8 ({exc.reason} at byte {exc.start})"))
+            continue
         try:
             record = json.loads(line)
             if not isinstance(record, dict):

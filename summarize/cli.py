@@ -308,12 +308,11 @@ def cli(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     level = logging.WARNING - 10 * min(getattr(args, "verbose", 0), 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
-    if level > logging.DEBUG:
-        # the libraries log failures we already report in our own words, once
-        noisy = ("httpx", "httpcore", "openai", "instructor", "vcr", "trafilatura", "htmldate", "courlan")
-        for name in [*noisy, *logging.root.manager.loggerDict]:
-            if name.split(".")[0] in noisy:
-                logging.getLogger(name).setLevel(logging.CRITICAL)
+    # the libraries log failures we already report in our own words, once; -vv shows them again
+    noisy = ("httpx", "httpcore", "openai", "instructor", "vcr", "trafilatura", "htmldate", "courlan")
+    for name in [*noisy, *logging.root.manager.loggerDict]:
+        if name.split(".")[0] in noisy:
+            logging.getLogger(name).setLevel(logging.CRITICAL if level > logging.DEBUG else logging.NOTSET)
     try:
         commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema, "eval": evaluate.run, "doctor": doctor.run, "export": export.run}
         return commands[args.command](args)

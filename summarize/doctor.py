@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from .cassette import cassette
 from .config import PROFILES, Settings, detect_profile
 from .errors import EXIT_ENDPOINT, EXIT_OK, ConfigError, EndpointError, PromptError, SummarizeError
-from .llm import LLM, _from_cassette
+from .llm import LLM, _from_cassette, redact
 from .prompts import bundled_prompts_dir, load_prompt
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -189,12 +189,12 @@ def probe_models(settings: Settings) -> ProbeResult:
         raise
     status = response.status_code
     if status in (401, 403):
-        return ProbeResult(name, False, f"{status}: the endpoint rejected the key ({_error_message(response)})")
+        return ProbeResult(name, False, f"{status}: the endpoint rejected the key ({redact(_error_message(response))})")
     if status in (404, 405):
         # the server is up but does not list models; the structured probe still tells whether it works
         return ProbeResult(name, True, f"{status} on /models: this server does not list its models")
     if status >= 400:
-        return ProbeResult(name, False, f"HTTP {status} from {safe_url(url)} ({_error_message(response)})")
+        return ProbeResult(name, False, f"HTTP {status} from {safe_url(url)} ({redact(_error_message(response))})")
     ids = _model_ids(response)
     if ids is None:
         return ProbeResult(name, True, f"{status}, but the model list is not the usual JSON")

@@ -17,6 +17,11 @@ Exit code 1 is not an error: output was produced but some verification failed (s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Usage
+
 
 class SummarizeError(Exception):
     exit_code = 2
@@ -27,6 +32,7 @@ class SummarizeError(Exception):
         self.message = message
         self.item = item
         self.attempts = attempts
+        self.usage: Usage | None = None  # tokens spent before the failure, when a model was called
 
     def __str__(self) -> str:
         return f"{self.item}: {self.message}" if self.item else self.message

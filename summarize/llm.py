@@ -11,6 +11,12 @@ Retry layers, one per failure kind:
   and never re-asked, so a truncated answer is not fed back to grow the next prompt.
 
 Token usage is summed over every answer received, re-asks included, failed ones included.
+
+Secrets: the configured key never appears in an error message or a log record, and neither do
+the values of credential and account headers (authorization, api-key, cookies, organisation and
+project): ``redact`` scrubs messages built here, and a log-record factory installed when this
+module is imported scrubs every record, whichever library logs it (``-vv`` turns on the SDK's
+and httpcore's debug logs, which print response headers).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import datetime as dt
 import importlib
 import json
 import logging
+import re
 import threading
 import random
 import time
@@ -54,6 +61,79 @@ T = TypeVar("T", bound=BaseModel)
 
 _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON}
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+# --- secrets out of messages and logs ---------------------------------------------------------
+
+REDACTED = "<redacted>"
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+# Header names whose values are credentials or identify the account, in the shapes libraries log
+# them: "name: value", 'name': 'value' (dict reprs), (b'name', b'value') (httpcore), 'name': ['value'] (vcrpy).
+_HEADER_NAME = r"""(?P<name>\b(?:proxy-authorization|authorization|x-api-key|api-key|set-cookie|cookie|openai-organization|openai-project)\b)"""
+_ACCOUNT_HEADER_LIST = re.compile(_HEADER_NAME + r"""(?P<sep>['"]?\s*[:=]\s*)\[[^\]]*\]""", re.IGNORECASE)
+_ACCOUNT_HEADER = re.compile(_HEADER_NAME + r"""(?P<sep>['"]?\s*[:=]\s*(?:b?['"])?|['"],\s*b?['"])(?P<value>[^'"\[\r\n]*)""", re.IGNORECASE)
+
+
+def register_secret(secret: str | None) -> None:
+    """Have ``redact`` and the log-record factory scrub ``secret`` (a key) from now on."""
+    if secret and len(secret) >= 8:
+        with _SECRETS_LOCK:
+            _SECRETS.add(secret)
+    _install_log_redaction()
+
+
+def redact(text: str) -> str:
+    """``text`` without registered keys and without credential or account header values."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _ACCOUNT_HEADER_LIST.sub(lambda m: f"{m['name']}{m['sep']}['{REDACTED}']", text)
+    return _ACCOUNT_HEADER.sub(lambda m: f"{m['name']}{m['sep']}{REDACTED}" if m["value"].strip() else m.group(), text)
+
+
+_installed = False
+
+
+def _install_log_redaction() -> None:
+    """Scrub every log record as it is made: a filter on our handlers would miss the handlers
+    library users or pytest add, and a filter on a logger misses its children."""
+    global _installed
+    with _SECRETS_LOCK:
+        if _installed:
+            return
+        _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call; logging reports it when the record is formatted
+            return record
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            # Exception texts carry response bodies ("Incorrect API key provided: sk-..."); the
+            # redacted text stands in for the exception only when there was something to hide.
+            shown = logging.Formatter().formatException(record.exc_info)
+            if (hidden := redact(shown)) != shown:
+                record.exc_text, record.exc_info = hidden, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+# At import, not with the first client: `summarize doctor` sends its first request with httpx
+# before it builds one, and -vv logs that response's headers.
+_install_log_redaction()
+
+
+class BodyNotJSON(ValueError):
+    """A 200 answer whose body is not JSON: a proxy's or captive portal's page, or a garbled body."""
+
+    def __init__(self, content_type: str, body: str) -> None:
+        kind = content_type.split(";")[0].strip() or "no content type"
+        super().__init__(f"{kind}: {_describe_body(body)}")
 
 
 def _memoise_async_validator_check() -> None:
@@ -151,7 +231,7 @@ def verifying(check: Callable[[Any], list[str]]) -> Iterator[None]:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, json.JSONDecodeError):  # a proxy's garbled 200: worth another try
+    if isinstance(exc, (json.JSONDecodeError, BodyNotJSON)):  # a proxy's garbled 200 or its HTML page: worth another try
         return True
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
         return not _from_cassette(exc)
@@ -196,6 +276,7 @@ class LLM:
         observer: Callable[[CallRecord], None] | None = None,
     ) -> None:
         settings.require_endpoint()
+        register_secret(settings.api_key)
         self.settings = settings
         self._sleep = sleep
         self.limiter = limiter
@@ -232,6 +313,9 @@ class LLM:
         try:
             raw = self._client.chat.completions.with_raw_response.create(**kwargs)
             response = raw.parse()
+            if not isinstance(response, ChatCompletion):
+                # The SDK hands back a non-JSON body as text; it is the gateway talking, not the model.
+                raise BodyNotJSON(raw.headers.get("content-type", ""), str(response))
             if self.limiter is not None:
                 self.limiter.observe(raw.headers)
             usage = getattr(response, "usage", None)
@@ -243,6 +327,9 @@ class LLM:
             outcome, status = f"http_{exc.status_code}", exc.status_code
             if exc.status_code == 429 and self.limiter is not None:
                 self.limiter.rate_limited(retry_after_seconds(exc))
+            raise
+        except BodyNotJSON:
+            outcome = "not_json"
             raise
         except Exception as exc:
             outcome, status = type(exc).__name__, None
@@ -282,16 +369,16 @@ class LLM:
                     usage.requests += 1
                     return self._attempt(kwargs, label)
         except openai.APIStatusError as exc:
-            raise TransportError(f"HTTP {exc.status_code} from the endpoint after {usage.requests} request(s): {_short(exc)}") from exc
-        except json.JSONDecodeError as exc:
-            raise TransportError(f"the endpoint answered with a body that is not JSON after {usage.requests} request(s): {exc}") from exc
+            raise TransportError(redact(f"HTTP {exc.status_code} from the endpoint after {usage.requests} request(s): {_short(exc)}")) from exc
+        except (json.JSONDecodeError, BodyNotJSON) as exc:
+            raise TransportError(redact(f"the endpoint answered with a body that is not JSON after {usage.requests} request(s): {exc}")) from exc
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             if _from_cassette(exc):
                 raise CassetteError(
                     f"the cassette {self.settings.replay} has no recorded answer for this request "
                     "(the prompt, schema, model, mode or input differ from the recording)"
                 ) from exc
-            raise TransportError(f"{type(exc).__name__} after {usage.requests} request(s): {exc}") from exc
+            raise TransportError(redact(f"{type(exc).__name__} after {usage.requests} request(s): {exc}")) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _create(self, usage: Usage, label: CallLabel | None) -> Callable[..., ChatCompletion]:
@@ -309,7 +396,7 @@ class LLM:
                 raise ModelOutputError("the endpoint answered with no choices")
             choice = response.choices[0]
             if getattr(choice.message, "refusal", None):
-                raise RefusalError(f"the model refused: {choice.message.refusal}")
+                raise RefusalError(redact(f"the model refused: {choice.message.refusal}"))
             if choice.finish_reason == "length":
                 raise TruncatedError(
                     f"the answer was cut off at the token limit after {response.usage.completion_tokens if response.usage else '?'} tokens; "
@@ -335,22 +422,26 @@ class LLM:
         except InstructorRetryException as exc:
             cause = exc.__cause__
             if isinstance(cause, EndpointError):
-                cause.attempts = usage.attempts
-                raise cause from None
+                raise self._spent(cause, usage) from None
             last = exc.failed_attempts[-1].completion if exc.failed_attempts else None
             if last is None:
-                raise ModelOutputError(f"no usable answer after {usage.attempts} attempt(s): {exc}", attempts=usage.attempts) from exc
+                raise self._spent(ModelOutputError(redact(f"no usable answer after {usage.attempts} attempt(s): {exc}")), usage) from exc
             raw = _answer_text(last, self.settings.mode)
             token = LENIENT.set(True)
             try:
                 value = response_model.model_validate_json(raw)
             except (ValidationError, ValueError) as final:
-                raise ModelOutputError(
-                    f"the answer did not fit the schema after {usage.attempts} attempt(s): {_first_line(final)}", attempts=usage.attempts
-                ) from None
+                failure = ModelOutputError(redact(f"the answer did not fit the schema after {usage.attempts} attempt(s): {_first_line(final)}"))
+                raise self._spent(failure, usage) from None
             finally:
                 LENIENT.reset(token)
             return Result(value, self._priced(usage), max(usage.attempts - 1, 0), True, _first_line(cause or exc))
+
+    def _spent(self, error: EndpointError, usage: Usage) -> EndpointError:
+        """What a failed call cost stays with its error, so batch accounting and budgets see it."""
+        error.attempts = usage.requests
+        error.usage = self._priced(usage)
+        return error
 
     def _priced(self, usage: Usage) -> Usage:
         s = self.settings
@@ -376,8 +467,23 @@ def _first_line(exc: BaseException) -> str:
     return text if len(text) < 600 else text[:600] + " ..."
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _describe_body(body: str) -> str:
+    """A body that is not the API's JSON, in a few words: an HTML page by its title, else its start."""
+    if "<html" in body[:1000].lower() or "<!doctype" in body[:1000].lower():
+        title = _TITLE.search(body)
+        named = f" titled {' '.join(title[1].split())[:120]!r}" if title else ""
+        return f"an HTML page{named} (a proxy, gateway or login page answered instead of the API)"
+    flat = " ".join(body.split())
+    return repr(flat[:200]) if flat else "an empty body"
+
+
 def _short(exc: openai.APIStatusError) -> str:
     body = exc.body
+    if isinstance(body, str):
+        return _describe_body(body)
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict) and "message" in err:

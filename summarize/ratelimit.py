@@ -70,8 +70,10 @@ class Limiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        max_pause: float = 60.0,
     ) -> None:
         self._lock = threading.Lock()
+        self._max_pause = max_pause
         self._clock = clock
         self._sleep = sleep
         self._given = (rpm, tpm)
@@ -121,7 +123,8 @@ class Limiter:
         with self._lock:
             self.stats.rate_limited += 1
             self._consecutive_429 += 1
-            pause = retry_after if retry_after is not None else min(0.5 * 2 ** (self._consecutive_429 - 1), 30.0)
+            pause = retry_after if retry_after is not None else 0.5 * 2 ** (self._consecutive_429 - 1)
+            pause = min(max(pause, 0.0), self._max_pause)  # a server asking for an hour does not stall the run for an hour
             self._paused_until = max(self._paused_until, self._clock() + pause)
             for pace, given in ((self._requests, self._given[0]), (self._tokens, self._given[1])):
                 if pace.per_second and not given:  # a learned pace was too optimistic; a given one is the user's call

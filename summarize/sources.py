@@ -154,6 +154,8 @@ def _expand(given: str) -> list[Path]:
             raise input_error("empty", given, f"directory has no {'/'.join(SUPPORTED)} files")
         return files
     if not path.exists():
+        if path.is_symlink():  # exists() follows the link: a loop or a dangling link is there, but unreadable
+            raise input_error("unreadable", given, "is a symbolic link that loops or points to nothing")
         raise input_error("not_found", given, "no such file or directory")
     if path.suffix.lower() not in SUPPORTED:
         raise input_error("unsupported", given, f"unsupported file type; expected one of {', '.join(SUPPORTED)}")
@@ -397,6 +399,8 @@ def _record_source(value: object, *, label: str, default_id: str, path: str) -> 
 
 def build_source(body: str, fields: dict[str, str], *, default_id: str, path: str | None, item: str) -> Source:
     """A Source from its text and header fields (``fields`` holds only non-empty values); errors name ``item``."""
+    if _headline_only(body, fields.get("title")):
+        raise input_error("headline_only", item, "has only its headline (the body repeats the title): there is no reporting to quote")
     return Source(
         id=source_id_for(fields["id"]) if "id" in fields else default_id,
         path=path,
@@ -410,6 +414,13 @@ def build_source(body: str, fields: dict[str, str], *, default_id: str, path: st
         text=body,
         sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
     )
+
+
+def _headline_only(body: str, title: str | None) -> bool:
+    # A page or export that kept only the headline repeats it as the body. A headline's compressed
+    # wording must not be cited as if it were the report. Any other short body is processed: a
+    # one-line bulletin is still reporting.
+    return bool(title) and " ".join(body.casefold().split()) == " ".join((title or "").casefold().split())
 
 
 def _published(value: str | None, item: str) -> dt.date | None:

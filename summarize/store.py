@@ -26,7 +26,7 @@ from .models import SCHEMA_VERSION, SourceReport
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     key TEXT PRIMARY KEY, story TEXT NOT NULL, source_id TEXT NOT NULL, item TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('done', 'failed')), report TEXT, error TEXT, updated_at TEXT NOT NULL
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')), verified INTEGER, report TEXT, error TEXT, updated_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS briefings (
     key TEXT PRIMARY KEY, story TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
@@ -104,9 +104,18 @@ class Store:
 
     def put_report(self, key: str, story: str, item: str, report: SourceReport) -> None:
         self._write(
-            "INSERT OR REPLACE INTO items (key, story, source_id, item, status, report, error, updated_at) VALUES (?, ?, ?, ?, 'done', ?, NULL, ?)",
-            (key, story, report.source.id, item, report.model_dump_json(), _now()),
+            "INSERT OR REPLACE INTO items (key, story, source_id, item, status, verified, report, error, updated_at) VALUES (?, ?, ?, ?, 'done', ?, ?, NULL, ?)",
+            (key, story, report.source.id, item, int(report.verified), report.model_dump_json(), _now()),
         )
+
+    def unverified(self, keys: Sequence[str]) -> int:
+        """How many of these finished items were only partly verified."""
+        total = 0
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            total += int(self._read(f"SELECT count(*) FROM items WHERE status = 'done' AND verified = 0 AND key IN ({marks})", chunk)[0][0])
+        return total
 
     def put_failure(self, key: str, story: str, source_id: str, item: str, error: dict[str, Any]) -> None:
         self._write(
