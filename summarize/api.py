@@ -118,6 +118,8 @@ def brief_files(
 
 
 def briefing_exit_code(briefing: Briefing | None, out: ExtractionOutput) -> int:
+    if briefing is None and not out.reports and all(f.stage == "read" for f in out.failed):
+        return EXIT_INPUT  # nothing readable to brief: an input problem, not the endpoint's
     if briefing is None or any(f.stage != "read" for f in out.failed):
         return EXIT_ENDPOINT
     if out.failed:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import vcr
 import yaml
@@ -78,6 +79,8 @@ class _Serializer:
     @staticmethod
     def deserialize(text: str) -> dict[str, Any]:
         data = yaml.safe_load(text) or {}
+        if not isinstance(data, dict) or not isinstance(data.get("interactions", []), list):
+            raise TypeError("expected a mapping with a list of interactions")
         interactions = []
         for item in data.get("interactions", []):
             req = dict(item["request"])
@@ -98,6 +101,9 @@ def _scrub_text(text: str, secrets: list[str]) -> str:
 
 def _recorder(secrets: list[str]) -> vcr.VCR:
     def scrub_request(request: Request) -> Request:
+        parts = urlsplit(request.uri)
+        if parts.username or parts.password:  # credentials written into --base-url stay out of the file
+            request.uri = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
         for name in list(request.headers):
             if name.lower() not in KEEP_REQUEST_HEADERS:
                 del request.headers[name]

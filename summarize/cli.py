@@ -11,6 +11,8 @@ from typing import TextIO
 
 from . import __version__, api, batch_api, cassette, doctor, evaluate, export, render, render_brief, render_html, schemas
 from .brief import BriefOptions
+from .gates import load_lexicon
+from .reconcile import load_aliases
 from .config import MODES, PROFILES, load_settings
 from .fileio import atomic_write
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
@@ -203,11 +205,18 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> BriefOptions:
-    return BriefOptions(
+    options = BriefOptions(
         language=getattr(args, "language", "English"),
         terms=tuple(Path(t) for t in args.terms),
         aliases=Path(args.aliases) if args.aliases else None,
     )
+    # read the user's lists now, so a typo fails before any model call is paid for
+    try:
+        load_lexicon(["en"], options.terms)
+        load_aliases(options.aliases)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--terms/--aliases: {exc}") from None
+    return options
 
 
 def _cmd_brief(args: argparse.Namespace) -> int:
@@ -230,6 +239,8 @@ def _cmd_brief(args: argparse.Namespace) -> int:
     for item in out.failed:
         if item.stage == "brief":
             sys.stderr.write(f"✗ briefing failed ({item.error}): {item.message}\n")
+    if briefing is None and not out.reports:
+        sys.stderr.write("summarize: nothing to brief: no article could be read or extracted\n")
     return api.briefing_exit_code(briefing, out)
 
 
@@ -253,6 +264,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     settings.require_endpoint()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a directory")
     options = BatchOptions(
         out=Path(args.out), concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm, max_cost=args.max_cost, group=args.group,
         brief=not args.no_brief, brief_options=BriefOptions(language=args.language),

@@ -150,4 +150,8 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
         raise ConfigError("--record and --replay cannot be used together")
     if settings.max_reasks < 0 or settings.transport_retries < 0:
         raise ConfigError("retry budgets cannot be negative")
+    if settings.chunk_chars < 1000:
+        raise ConfigError(f"--chunk-chars must be at least 1000 (got {settings.chunk_chars}): smaller chunks cut sentences apart")
+    if settings.max_bytes < 1 or settings.timeout <= 0:
+        raise ConfigError("--max-bytes and --timeout must be positive")
     return settings

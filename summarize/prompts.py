@@ -73,6 +73,8 @@ def _placeholders(template: str) -> set[str]:
 @cache
 def load_prompt(name: str, prompts_dir: Path | None = None) -> Prompt:
     """Load ``<dir>/<name>.toml``; the user's directory first, then the bundled one."""
+    if prompts_dir is not None and not prompts_dir.is_dir():
+        raise PromptError(f"--prompts {prompts_dir}: no such directory")
     dirs = [d for d in (prompts_dir, bundled_prompts_dir()) if d is not None]
     path = next((d / f"{name}.toml" for d in dirs if (d / f"{name}.toml").is_file()), None)
     if path is None:

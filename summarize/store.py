@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .briefing_models import Briefing
+from .errors import InputError
 from .llm import CallRecord
 from .models import SCHEMA_VERSION, SourceReport
 
@@ -55,10 +56,13 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{path} is not a usable batch store ({exc}); move it away to start afresh", item=str(path)) from None
         self.run_id = ""
 
     def close(self) -> None:
