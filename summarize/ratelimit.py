@@ -111,6 +111,9 @@ class Limiter:
                 limit = _number(headers.get(f"x-ratelimit-limit-{kind}"))
                 if limit and not given:
                     target = limit * LEARNED_SHARE / 60
+                    if pace.per_second is None:
+                        # the requests sent before we knew the limit used up the server's burst: no burst credit now
+                        pace.tat = max(pace.tat, self._clock() + BURST_SECONDS)
                     if pace.per_second is None or abs(pace.per_second - target) / target > 0.01:
                         pace.per_second = target
                 remaining = _number(headers.get(f"x-ratelimit-remaining-{kind}"))

@@ -240,3 +240,14 @@ def test_limiter_learns_limits_and_pauses_everyone_on_429() -> None:
 @pytest.mark.parametrize(("text", "seconds"), [("1s", 1.0), ("20ms", 0.02), ("6m0s", 360.0), ("1h2m3.5s", 3723.5), ("2.5", 2.5), ("soon", None)])
 def test_reset_header_durations(text: str, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_a_newly_learned_limit_grants_no_burst() -> None:
+    # the requests sent before the first headers arrived already spent the server's burst
+    clock = FakeClock()
+    limiter = Limiter(clock=clock, sleep=clock.sleep)
+    limiter.observe({"x-ratelimit-limit-requests": "600"})
+    start = clock.now
+    for _ in range(10):
+        limiter.acquire(1)
+    assert clock.now - start >= 0.9 * 10 / (600 * 0.95 / 60) - 1 / (600 * 0.95 / 60)
