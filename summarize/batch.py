@@ -174,7 +174,8 @@ class BatchRun:
             if keys[item.source.id] in done:
                 self.on_event("cached", item.source.id, {})
         waiting = {story: {i.source.id for i in group if keys[i.source.id] not in done} for story, group in by_story.items()}
-        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="summarize") as pool:
+        # twice as many workers as requests in flight: while one waits for its answer another grounds the last one
+        with ThreadPoolExecutor(max_workers=2 * max(1, self.options.concurrency), thread_name_prefix="summarize") as pool:
             running: dict[Future[Any], tuple[str, Any]] = {}
             queue = list(todo)
             stories_ready = [s for s, w in waiting.items() if not w]
@@ -327,7 +328,8 @@ def write_outputs(out: Path, store: Store, run: BatchRun, items: Sequence[BatchI
     for row in sorted(store.rows(keys), key=lambda r: (story_of[r["key"]], r["source_id"])):
         if row["status"] == "done":
             done_keys[story_of[row["key"]]].append(row["key"])
-            reports.append(json.dumps({"story": story_of[row["key"]], **json.loads(row["report"])}, ensure_ascii=False))
+            # splice the stored JSON rather than parse and re-serialise every report
+            reports.append('{"story": ' + json.dumps(story_of[row["key"]], ensure_ascii=False) + ", " + row["report"][1:])
         elif row["key"] not in skipped:
             errors.append(json.dumps(json.loads(row["error"]), ensure_ascii=False))
     atomic_write(out / "reports.jsonl", "".join(line + "\n" for line in reports))
@@ -353,7 +355,7 @@ def run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, 
     store = Store(options.out / "store.sqlite")
     store.start_run(" ".join(inputs))
     try:
-        limiter = Limiter(options.rpm, options.tpm, max_pause=settings.max_retry_wait)
+        limiter = Limiter(options.rpm, options.tpm, max_pause=settings.max_retry_wait, concurrency=options.concurrency)
         with session(settings, limiter=limiter, observer=store.log_call) as llm:
             run = BatchRun(settings, options, llm, store, on_event)
             try:

@@ -30,7 +30,7 @@ import threading
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -143,6 +143,7 @@ def _memoise_async_validator_check() -> None:
     function inside its callers, so replacing the module attribute is enough; if a future release
     moves it, nothing breaks, we only lose the speed-up."""
     module = importlib.import_module("instructor.v2.validation.async_validators")
+    patch_module = importlib.import_module("instructor.v2.core.patch")  # imports the function by name
     original = getattr(module, "reject_async_validators", None)
     if original is None or getattr(original, "summarize_memoised", False):
         return
@@ -162,6 +163,8 @@ def _memoise_async_validator_check() -> None:
 
     reject_once.summarize_memoised = True  # type: ignore[attr-defined]
     module.reject_async_validators = reject_once
+    if getattr(patch_module, "reject_async_validators", None) is original:
+        patch_module.reject_async_validators = reject_once
 
 
 _memoise_async_validator_check()
@@ -306,12 +309,16 @@ class LLM:
     def _attempt(self, kwargs: dict[str, Any], label: CallLabel | None) -> ChatCompletion:
         """One HTTP request: paced by the limiter, timed, and written to the run log."""
         estimate = len(json.dumps(kwargs.get("messages", []))) // 4 + len(json.dumps(kwargs.get("tools") or kwargs.get("response_format") or "")) // 4
-        if self.limiter is not None:
-            self.limiter.acquire(estimate + int(self._completion_estimate))
         started = time.perf_counter()
         outcome, status, prompt_tokens, completion_tokens = "ok", 200, 0, 0
         try:
-            raw = self._client.chat.completions.with_raw_response.create(**kwargs)
+            # The slot bounds requests in flight, not threads: a worker releases it as soon as the
+            # answer is in, and grounds it while another worker's request is already out.
+            with self.limiter.slot() if self.limiter is not None else nullcontext():
+                if self.limiter is not None:
+                    self.limiter.acquire(estimate + int(self._completion_estimate))
+                started = time.perf_counter()
+                raw = self._client.chat.completions.with_raw_response.create(**kwargs)
             response = raw.parse()
             if not isinstance(response, ChatCompletion):
                 # The SDK hands back a non-JSON body as text; it is the gateway talking, not the model.

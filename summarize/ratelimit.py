@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 # Fraction of a learned server limit we aim for: close enough to use it, far enough to absorb
@@ -71,9 +72,11 @@ class Limiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         max_pause: float = 60.0,
+        concurrency: int | None = None,
     ) -> None:
         self._lock = threading.Lock()
         self._max_pause = max_pause
+        self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
         self._clock = clock
         self._sleep = sleep
         self._given = (rpm, tpm)
@@ -90,6 +93,15 @@ class Limiter:
     @property
     def tpm(self) -> float | None:
         return self._tokens.per_second * 60 if self._tokens.per_second else None
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """One of ``concurrency`` places for a request in flight (unbounded when not set)."""
+        if self._slots is None:
+            yield
+            return
+        with self._slots:
+            yield
 
     def acquire(self, tokens: int) -> None:
         """Block until a request of about ``tokens`` tokens may be sent."""
