@@ -94,7 +94,7 @@ def test_monitor_digest_event_gets_sohr_153_by_the_lowest_reported_rule(extracte
     assert row["sources_original"] == "SOHR"
     assert row["figure_ids"] == "monitor-digest:f1; monitor-digest:f2; monitor-digest:f3; monitor-digest:f4"
     assert row["tags"] == "aggregate-report"
-    created = load_reports(extracted)[0].provenance.created_at
+    created = next(r for r in load_reports(extracted) if r.source.id == "monitor-digest").provenance.created_at
     assert row["timestamp"] == str(int(dt.datetime.fromisoformat(created).timestamp()))
 
 
