@@ -323,7 +323,6 @@ def write_outputs(out: Path, store: Store, run: BatchRun, items: Sequence[BatchI
     skipped = {run.key(i) for i in items if (i.source.path or i.source.id) in {e.item for e in run.result.errors if e.error == "budget"}}
     reports: list[str] = []
     errors: list[str] = [json.dumps(e.model_dump(), ensure_ascii=False) for e in run.result.errors if e.stage == "read" or e.error == "budget"]
-    by_story: dict[str, list[SourceReport]] = defaultdict(list)
     done_keys: dict[str, list[str]] = defaultdict(list)
     for row in sorted(store.rows(keys), key=lambda r: (story_of[r["key"]], r["source_id"])):
         if row["status"] == "done":

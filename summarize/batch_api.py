@@ -15,7 +15,6 @@ synchronously through the normal LLM, retries and re-asks included; so are artic
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import datetime as dt
 import functools
@@ -24,14 +23,11 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, cast
 
-import instructor
-import openai
-from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
 from .batch import BatchOptions, BatchResult, BatchRun, Event, write_outputs
@@ -40,10 +36,10 @@ from .brief import BriefOptions
 from .cassette import cassette, unplayed
 from .chunk import split_text
 from .config import Settings
-from .errors import EXIT_INPUT, EXIT_OK, CassetteError, ConfigError, ModelOutputError, RefusalError, SummarizeError, TransportError, TruncatedError, UsageError
+from .errors import EXIT_INPUT, EXIT_OK, ConfigError, ModelOutputError, RefusalError, SummarizeError, TruncatedError, UsageError
 from .extract import _metadata, extract_source
 from .fileio import atomic_write
-from .llm import _MODES, LLM, CallRecord, Result, _answer_text, _from_cassette, _short, _wrapped, apply_strict
+from .llm import LLM, CallRecord, ChatCompletion, Result, _answer_text, api_call, request_body, sdk_client
 from .models import ExtractionDraft, FailedItem, Source, Usage
 from .prompts import Prompt, fence, load_prompt
 from .ratelimit import Limiter
@@ -63,15 +59,6 @@ PENDING = ("validating", "in_progress", "finalizing", "cancelling")
 # --- request lines --------------------------------------------------------------------------
 
 
-class _Captured(BaseException):
-    """Carries the request instructor built. A BaseException, so instructor's retry loop (which
-    catches Exception) lets it straight through instead of logging and wrapping it."""
-
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        super().__init__("request captured")
-        self.kwargs = kwargs
-
-
 def render_messages(source: Source, settings: Settings, prompt: Prompt) -> list[dict[str, str]] | None:
     """The messages extract_source sends for a one-chunk article; None when it needs several calls."""
     chunks = split_text(source.text, max_chars=settings.chunk_chars, overlap=min(settings.chunk_overlap, settings.chunk_chars // 4))
@@ -80,42 +67,7 @@ def render_messages(source: Source, settings: Settings, prompt: Prompt) -> list[
     return prompt.render(source_id=source.id, metadata=_metadata(source), part="", fenced_text=fence(source.id, chunks[0].text))
 
 
-def request_body(messages: list[dict[str, str]], settings: Settings) -> dict[str, Any]:
-    """The chat-completions body LLM.structured would send: built by instructor, strict flags as in LLM._create."""
-
-    def capture(**kwargs: Any) -> Any:
-        raise _Captured(kwargs)
-
-    try:
-        instructor.patch(create=capture, mode=_MODES[settings.mode])(
-            response_model=_wrapped(ExtractionDraft), messages=messages, model=settings.model, max_retries=settings.max_reasks
-        )
-    except _Captured as got:
-        body: dict[str, Any] = copy.deepcopy(got.kwargs)
-    else:
-        raise AssertionError("instructor returned without building a request")
-    apply_strict(body, settings.strict)
-    return body
-
-
 # --- endpoint and state ---------------------------------------------------------------------
-
-
-def _client(settings: Settings) -> openai.OpenAI:
-    settings.require_endpoint()
-    retries = 0 if settings.replay else settings.transport_retries  # a replay fails at once on a request it lacks
-    return openai.OpenAI(api_key=settings.api_key or "no-key-needed", base_url=settings.base_url, timeout=settings.timeout, max_retries=retries)
-
-
-def _api(settings: Settings, what: str, call: Callable[[], Any]) -> Any:
-    try:
-        return call()
-    except openai.APIStatusError as exc:
-        raise TransportError(f"{what}: HTTP {exc.status_code} from the endpoint: {_short(exc)}") from exc
-    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-        if _from_cassette(exc):
-            raise CassetteError(f"the cassette {settings.replay} has no recorded answer for {what}") from exc
-        raise TransportError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
 def _need_endpoint(settings: Settings, why: str) -> None:
@@ -186,7 +138,7 @@ def submit(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, 
             sent = "done" if key in done else "sync" if messages is None else "batch"
             entries[key] = {"story": item.story, "item": item.source.path or item.source.id, "sent": sent}
             if messages is not None:
-                lines.append(json.dumps({"custom_id": key, "method": "POST", "url": ENDPOINT, "body": request_body(messages, settings)}, ensure_ascii=False))
+                lines.append(json.dumps({"custom_id": key, "method": "POST", "url": ENDPOINT, "body": request_body(ExtractionDraft, messages, settings)}, ensure_ascii=False))
         data = "".join(line + "\n" for line in lines).encode("utf-8")
         if len(lines) > MAX_REQUESTS or len(data) > MAX_FILE_BYTES:
             raise UsageError(f"{len(lines):,} requests, {len(data):,} bytes: over the Batch API's limits ({MAX_REQUESTS:,} requests, 200 MB); split the inputs")
@@ -201,12 +153,12 @@ def submit(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, 
         }
         if upload and lines:
             with _session(settings):
-                client = _client(settings)
+                client = sdk_client(settings)
                 headers = {"Content-Type": f"multipart/form-data; boundary={UPLOAD_BOUNDARY}"}
                 upload_file = ("batch_requests.jsonl", data, "application/octet-stream")
-                file = _api(settings, "uploading the requests", lambda: client.files.create(file=upload_file, purpose="batch", extra_headers=headers))
+                file = api_call(settings, "uploading the requests", lambda: client.files.create(file=upload_file, purpose="batch", extra_headers=headers))
                 metadata = {"created_by": "summarize", "requests_sha256": state["requests_sha256"][:32]}  # no version: recordings stay valid across releases
-                batch = _api(
+                batch = api_call(
                     settings, "creating the batch",
                     lambda: client.batches.create(input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h", metadata=metadata),
                 )
@@ -226,7 +178,7 @@ def batch_status(out: Path, settings: Settings) -> dict[str, Any]:
             return {"status": "not_uploaded", "requests": state["requests"]}
         settings = _as_submitted(settings, state)
         with _session(settings):
-            batch = _api(settings, f"retrieving batch {state['batch_id']}", lambda: _client(settings).batches.retrieve(state["batch_id"]))
+            batch = api_call(settings, f"retrieving batch {state['batch_id']}", lambda: sdk_client(settings).batches.retrieve(state["batch_id"]))
         state["status"] = batch.model_dump(mode="json")
         store.set_state(STATE, json.dumps(state, ensure_ascii=False))
         return cast(dict[str, Any], state["status"])
@@ -239,11 +191,11 @@ def batch_status(out: Path, settings: Settings) -> dict[str, Any]:
 
 def _download(settings: Settings, batch_id: str, *, wait: bool, poll: float) -> tuple[str, dict[str, Any]]:
     """The output and error files' lines once the batch has finished, or stopped with partial output."""
-    client = _client(settings)
-    batch = _api(settings, f"retrieving batch {batch_id}", lambda: client.batches.retrieve(batch_id))
+    client = sdk_client(settings)
+    batch = api_call(settings, f"retrieving batch {batch_id}", lambda: client.batches.retrieve(batch_id))
     while wait and batch.status in PENDING:
         time.sleep(poll)
-        batch = _api(settings, f"retrieving batch {batch_id}", lambda: client.batches.retrieve(batch_id))
+        batch = api_call(settings, f"retrieving batch {batch_id}", lambda: client.batches.retrieve(batch_id))
     if batch.status in PENDING:
         counts = f" ({batch.request_counts.completed} of {batch.request_counts.total} requests done)" if batch.request_counts else ""
         raise UsageError(f"batch {batch_id} is {batch.status}{counts}: nothing to collect yet; see `summarize batch status`, or collect with --wait")
@@ -251,7 +203,7 @@ def _download(settings: Settings, batch_id: str, *, wait: bool, poll: float) -> 
         log.warning("batch %s: %s%s", batch_id, err.message, f" (line {err.line})" if err.line else "")
     text = ""
     for file_id in filter(None, (batch.output_file_id, batch.error_file_id)):
-        text += _api(settings, f"downloading {file_id}", functools.partial(client.files.content, file_id)).text + "\n"
+        text += api_call(settings, f"downloading {file_id}", functools.partial(client.files.content, file_id)).text + "\n"
     return text, batch.model_dump(mode="json")
 
 

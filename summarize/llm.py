@@ -21,6 +21,7 @@ and httpcore's debug logs, which print response headers).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import importlib
 import json
@@ -499,3 +500,52 @@ def _short(exc: openai.APIStatusError) -> str:
         return json.dumps(body)[:300] if body is not None else exc.message[:300]
     except TypeError:
         return str(body)[:300]
+
+
+# --- what the Batch API path needs from the SDKs (kept here: the only module that imports them) ---
+
+
+class _Captured(BaseException):
+    """Carries the request instructor built. A BaseException, so instructor's retry loop (which
+    catches Exception) lets it straight through instead of logging and wrapping it."""
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        super().__init__("request captured")
+        self.kwargs = kwargs
+
+
+def request_body(response_model: type[BaseModel], messages: list[dict[str, str]], settings: Settings) -> dict[str, Any]:
+    """The chat-completions body ``LLM.structured`` would send: built by instructor, strict flags as in ``_create``."""
+
+    def capture(**kwargs: Any) -> Any:
+        raise _Captured(kwargs)
+
+    try:
+        instructor.patch(create=capture, mode=_MODES[settings.mode])(
+            response_model=_wrapped(response_model), messages=messages, model=settings.model, max_retries=settings.max_reasks
+        )
+    except _Captured as got:
+        body: dict[str, Any] = copy.deepcopy(got.kwargs)
+    else:
+        raise AssertionError("instructor returned without building a request")
+    apply_strict(body, settings.strict)
+    return body
+
+
+def sdk_client(settings: Settings) -> openai.OpenAI:
+    """A plain SDK client for the files and batches endpoints."""
+    settings.require_endpoint()
+    retries = 0 if settings.replay else settings.transport_retries  # a replay fails at once on a request it lacks
+    return openai.OpenAI(api_key=settings.api_key or "no-key-needed", base_url=settings.base_url, timeout=settings.timeout, max_retries=retries)
+
+
+def api_call(settings: Settings, what: str, call: Callable[[], Any]) -> Any:
+    """Run an SDK call, turning its errors into ours."""
+    try:
+        return call()
+    except openai.APIStatusError as exc:
+        raise TransportError(redact(f"{what}: HTTP {exc.status_code} from the endpoint: {_short(exc)}")) from exc
+    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+        if _from_cassette(exc):
+            raise CassetteError(f"the cassette {settings.replay} has no recorded answer for {what}") from exc
+        raise TransportError(redact(f"{what}: {type(exc).__name__}: {exc}")) from exc
