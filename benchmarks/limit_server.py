@@ -8,7 +8,8 @@ server's CPU is not taken from the client being measured. Standard library only.
 
 Behaviour
 ---------
-* ``POST /v1/chat/completions`` answers after ``--latency`` seconds (slept in the handler's own
+* ``POST /v1/chat/completions`` answers ``--latency`` seconds after its headers were read (the
+  server's own reading and parsing count as part of it; the rest is slept in the handler's own
   thread, holding no lock, so concurrent requests overlap like on a real endpoint). The answer is
   a schema-valid ``ExtractionDraft`` built from the fenced article's own sentences, the same
   construction as ``tests/helpers.copying_answer``; as a forced tool call when the request has
@@ -237,6 +238,9 @@ class Handler(BaseHTTPRequestHandler):
             self._error(404, f"Invalid URL (GET {self.path})", "invalid_request_error", None, [])
 
     def do_POST(self) -> None:
+        # The latency is the server's response time: it runs from here (request line and headers
+        # read), so the time this server spends reading, parsing and answering is part of it.
+        due = time.monotonic() + self.server.latency
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         if urlsplit(self.path).path != "/v1/chat/completions":
             self._error(404, f"Invalid URL (POST {self.path})", "invalid_request_error", None, [])
@@ -262,7 +266,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         answer = json.dumps(copying_answer(text), ensure_ascii=False)
         completion_tokens = max(1, len(answer) // 4)
-        time.sleep(self.server.latency)
+        time.sleep(max(0.0, due - time.monotonic()))
         headers = limits.complete(index, completion_tokens)
         self._send(200, headers, json.dumps(self._completion(body, answer, prompt_tokens, completion_tokens)).encode())
 

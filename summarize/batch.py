@@ -14,11 +14,12 @@ and written atomically (temp file + rename), so no reader ever sees half a line.
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,31 @@ class BatchResult:
 
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (kind, item, details) for progress display
+
+
+class _Running(dict[Future[Any], tuple[str, Any]]):
+    """Futures in flight, each reporting to a queue when done.
+
+    ``concurrent.futures.wait`` would put a waiter on every running future for every completion,
+    work that grows with the number in flight and competes for the GIL with the workers.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._done: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+
+    def __setitem__(self, fut: Future[Any], value: tuple[str, Any]) -> None:
+        super().__setitem__(fut, value)
+        fut.add_done_callback(self._done.put)
+
+    def finished(self) -> list[Future[Any]]:
+        """Block until at least one future is done; return every one done so far."""
+        done = [self._done.get()]
+        while True:
+            try:
+                done.append(self._done.get_nowait())
+            except queue.Empty:
+                return done
 
 
 def _error(item: str, stage: str, exc: SummarizeError) -> dict[str, Any]:
@@ -176,7 +202,7 @@ class BatchRun:
         waiting = {story: {i.source.id for i in group if keys[i.source.id] not in done} for story, group in by_story.items()}
         # twice as many workers as requests in flight: while one waits for its answer another grounds the last one
         with ThreadPoolExecutor(max_workers=2 * max(1, self.options.concurrency), thread_name_prefix="summarize") as pool:
-            running: dict[Future[Any], tuple[str, Any]] = {}
+            running: dict[Future[Any], tuple[str, Any]] = _Running()
             queue = list(todo)
             stories_ready = [s for s, w in waiting.items() if not w]
             try:
@@ -194,8 +220,7 @@ class BatchRun:
                         running[pool.submit(extract_source, item.source, self.llm, self.settings)] = ("extract", (item, reserved))
                     if not running:
                         continue
-                    finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                    for fut in finished:
+                    for fut in running.finished():
                         kind, payload = running.pop(fut)
                         if kind == "extract":
                             item, reserved = payload
@@ -360,7 +385,7 @@ def run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, 
             try:
                 result = run.run(items, read_failures)
             finally:
-                run.result.calls = len(store.calls(store.run_id))
+                run.result.calls = store.count_calls(store.run_id)
                 run.result.rate_limited = limiter.stats.rate_limited
                 write_outputs(options.out, store, run, items)
                 store.finish_run(run.result.summary())

@@ -236,9 +236,14 @@ _WORD = re.compile(r"[^\W\d_]+")
 _JOINER = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
 
 
+_NON_ASCII_DIGIT = re.compile(r"[^\x00-\x7f]")
+
+
 def _ascii_digits(s: str) -> str:
     # int() accepts any Unicode digit, but Fraction and our separators want ASCII.
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in s)
+    if s.isascii():
+        return s
+    return _NON_ASCII_DIGIT.sub(lambda m: str(unicodedata.decimal(m[0])) if m[0].isdecimal() else m[0], s)
 
 
 def _grouped(groups: list[str], seps: list[str]) -> bool:

@@ -42,6 +42,7 @@ TEXT_KEYS = ("text", "body", "content")
 _SNIFF = 4096
 _MAX_CONTROL_SHARE = 0.05
 _CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f\v") | {"\x7f"}
+_DELETE_CONTROL = dict.fromkeys(map(ord, _CONTROL))
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _MAGIC = {b"%PDF-": "PDF", b"\x89PNG": "PNG", b"PK\x03\x04": "ZIP", b"\x1f\x8b": "GZIP", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"\x7fELF": "ELF"}
 # Order matters: charset_normalizer often scores cp1252 and cp1250 equally on Western
@@ -298,7 +299,8 @@ def _decode_legacy(data: bytes, name: str) -> str:
 
 
 def _control_share(text: str) -> float:
-    return sum(ch in _CONTROL for ch in text) / len(text) if text else 0.0
+    # translate() deletes in C: a per-character loop here was 40% of reading a batch's inputs
+    return (len(text) - len(text.translate(_DELETE_CONTROL))) / len(text) if text else 0.0
 
 
 def _normalise(text: str) -> str:

@@ -170,6 +170,9 @@ class Store:
             return [dict(r) for r in self._read("SELECT * FROM calls WHERE run_id = ? ORDER BY id", (run_id,))]
         return [dict(r) for r in self._read("SELECT * FROM calls ORDER BY id")]
 
+    def count_calls(self, run_id: str) -> int:
+        return int(self._read("SELECT count(*) FROM calls WHERE run_id = ?", (run_id,))[0][0])
+
     def get_state(self, name: str) -> str | None:
         rows = self._read("SELECT value FROM state WHERE name = ?", (name,))
         return str(rows[0]["value"]) if rows else None
