@@ -8,8 +8,8 @@ server's CPU is not taken from the client being measured. Standard library only.
 
 Behaviour
 ---------
-* ``POST /v1/chat/completions`` answers ``--latency`` seconds after its headers were read (the
-  server's own reading and parsing count as part of it; the rest is slept in the handler's own
+* ``POST /v1/chat/completions`` answers ``--latency`` seconds after its request line arrived (the
+  server's own parsing and answering count as part of it; the rest is slept in the handler's own
   thread, holding no lock, so concurrent requests overlap like on a real endpoint). The answer is
   a schema-valid ``ExtractionDraft`` built from the fenced article's own sentences, the same
   construction as ``tests/helpers.copying_answer``; as a forced tool call when the request has
@@ -237,10 +237,15 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, f"Invalid URL (GET {self.path})", "invalid_request_error", None, [])
 
+    def parse_request(self) -> bool:
+        # The latency is the server's response time: it runs from the moment the request line is
+        # in, so the time this server spends parsing headers, reading the body and building the
+        # answer is part of it rather than added to it.
+        self.arrived = time.monotonic()
+        return super().parse_request()
+
     def do_POST(self) -> None:
-        # The latency is the server's response time: it runs from here (request line and headers
-        # read), so the time this server spends reading, parsing and answering is part of it.
-        due = time.monotonic() + self.server.latency
+        due = self.arrived + self.server.latency
         raw = self.rfile.read(int(self.headers.get("content-length") or 0))
         if urlsplit(self.path).path != "/v1/chat/completions":
             self._error(404, f"Invalid URL (POST {self.path})", "invalid_request_error", None, [])

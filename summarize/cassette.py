@@ -17,13 +17,15 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import vcr
 import yaml
-from vcr.cassette import Cassette
-from vcr.request import Request
+
+if TYPE_CHECKING:  # vcrpy is imported when a cassette is used: it costs ~0.2 s of every start otherwise
+    import vcr
+    from vcr.cassette import Cassette
+    from vcr.request import Request
 
 from .errors import CassetteError
 
@@ -121,6 +123,8 @@ def _recorder(secrets: list[str]) -> vcr.VCR:
             text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
             response["body"]["string"] = _scrub_text(text, secrets).encode("utf-8")
         return response
+
+    import vcr
 
     recorder = vcr.VCR(
         before_record_request=scrub_request,

@@ -478,8 +478,17 @@ _RAW_JSON: Any = {"headers": {"Content-Type": "application/json", "X-Stainless-R
 
 
 def _json_body(kwargs: dict[str, Any]) -> bytes:
-    """The request body as the SDK serialises it (compact separators, UTF-8, no NaN)."""
-    return json.dumps(kwargs, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    """The request body as the SDK serialises it (compact separators, UTF-8, no NaN; models and
+    datetimes the way its encoder writes them)."""
+    return json.dumps(kwargs, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default).encode()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _answer_text(completion: ChatCompletion, mode: str) -> str:
