@@ -251,3 +251,48 @@ def test_a_newly_learned_limit_grants_no_burst() -> None:
     for _ in range(10):
         limiter.acquire(1)
     assert clock.now - start >= 0.9 * 10 / (600 * 0.95 / 60) - 1 / (600 * 0.95 / 60)
+
+
+def test_a_run_freezes_the_collector_only_while_it_runs(tmp_path: Path) -> None:
+    """run_batch keeps the garbage collector off the objects that outlive it, and gives them back
+    afterwards, also when the run stops with an exception."""
+    import gc
+
+    from summarize.batch import BatchOptions, run_batch
+    from summarize.config import load_settings
+
+    write_articles(tmp_path / "in", 3)
+    frozen_during: list[int] = []
+
+    def respond(body: dict[str, Any]) -> Reply:
+        frozen_during.append(gc.get_freeze_count())
+        return copying(body)
+
+    with ScriptedServer(respond) as server:
+        settings = load_settings({"base_url": server.url, "mode": "tools"}, env={})
+        result = run_batch([str(tmp_path / "in")], settings, BatchOptions(out=tmp_path / "out", brief=False))
+        assert result.extracted == 3
+        assert frozen_during and min(frozen_during) > 0, "objects alive at the start are frozen during the run"
+        assert gc.get_freeze_count() == 0
+
+        def stop(kind: str, item: str, details: dict[str, Any]) -> None:
+            raise KeyboardInterrupt
+
+        write_articles(tmp_path / "more", 2)
+        with pytest.raises(KeyboardInterrupt):
+            run_batch([str(tmp_path / "more")], settings, BatchOptions(out=tmp_path / "out2", brief=False), on_event=stop)
+        assert gc.get_freeze_count() == 0
+
+
+def test_chat_requests_go_out_as_json_with_the_sdk_body(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Bodies are serialised by us and posted as bytes: the endpoint must still see a JSON request
+    carrying what instructor built (model, messages, the forced tool)."""
+    write_articles(tmp_path / "in", 1)
+    with ScriptedServer(copying) as server:
+        code, err = batch([str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--no-brief"], server, capsys)
+        assert code == 0, err
+        (request,) = server.requests
+    assert request.headers["content-type"] == "application/json"
+    assert request.body["model"] and request.body["messages"][-1]["role"] == "user"
+    assert request.body["tools"][0]["function"]["name"] == "ExtractionDraft"
+    assert request.body["tool_choice"]["function"]["name"] == "ExtractionDraft"
