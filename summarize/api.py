@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,16 +10,16 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from .cassette import cassette, unplayed
-from .config import Settings
 from .brief import BriefOptions, brief_reports
 from .briefing_models import Briefing
+from .cassette import cassette, unplayed
 from .check import recheck
+from .config import Settings
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError
 from .extract import extract_many
 from .llm import LLM, CallRecord
+from .models import CheckResult, ExtractionOutput, FailedItem, Source, SourceReport
 from .ratelimit import Limiter
-from .models import CheckResult, ExtractionOutput, FailedItem, SourceReport
 from .sources import read_sources
 
 log = logging.getLogger("summarize")
@@ -95,7 +94,7 @@ def brief_files(
     """Extract (unless saved reports are given) and brief one story. Returns the extraction too, for its failures."""
     reports: list[SourceReport] = load_reports(reports_file) if reports_file else []
     failed: list[FailedItem] = []
-    sources = []
+    sources: list[Source] = []
     if paths:
         sources, failed = read_sources(paths, max_bytes=settings.max_bytes, stdin=stdin, allow_network=allow_network)
         if progress:

@@ -203,7 +203,7 @@ class BatchRun:
         waiting = {story: {i.source.id for i in group if keys[i.source.id] not in done} for story, group in by_story.items()}
         # twice as many workers as requests in flight: while one waits for its answer another grounds the last one
         with ThreadPoolExecutor(max_workers=2 * max(1, self.options.concurrency), thread_name_prefix="summarize") as pool:
-            running: dict[Future[Any], tuple[str, Any]] = _Running()
+            running = _Running()
             queue = list(todo)
             stories_ready = [s for s, w in waiting.items() if not w]
             try:
@@ -276,7 +276,9 @@ class BatchRun:
 
     # -- briefings -----------------------------------------------------------------------------
 
-    def _submit_brief(self, pool: ThreadPoolExecutor, running: dict[Future[Any], tuple[str, Any]], story: str, group: list[BatchItem], keys: dict[str, str]) -> None:
+    def _submit_brief(
+        self, pool: ThreadPoolExecutor, running: dict[Future[Any], tuple[str, Any]], story: str, group: list[BatchItem], keys: dict[str, str]
+    ) -> None:
         found = [(keys[i.source.id], r) for i in group if (r := self.store.report(keys[i.source.id])) is not None]
         if not found:
             return

@@ -138,7 +138,8 @@ def submit(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, 
             sent = "done" if key in done else "sync" if messages is None else "batch"
             entries[key] = {"story": item.story, "item": item.source.path or item.source.id, "sent": sent}
             if messages is not None:
-                lines.append(json.dumps({"custom_id": key, "method": "POST", "url": ENDPOINT, "body": request_body(ExtractionDraft, messages, settings)}, ensure_ascii=False))
+                request = {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": request_body(ExtractionDraft, messages, settings)}
+                lines.append(json.dumps(request, ensure_ascii=False))
         data = "".join(line + "\n" for line in lines).encode("utf-8")
         if len(lines) > MAX_REQUESTS or len(data) > MAX_FILE_BYTES:
             raise UsageError(f"{len(lines):,} requests, {len(data):,} bytes: over the Batch API's limits ({MAX_REQUESTS:,} requests, 200 MB); split the inputs")

@@ -80,7 +80,9 @@ def _read_manifest(path: Path, max_bytes: int) -> tuple[list[tuple[Source, str |
         if "path" in record:
             target = (path.parent / str(record["path"])).resolve()
             if not target.is_file():
-                failed.append(FailedItem(item=label, stage="read", error="not_found", message=f"{label}: the manifest names {record['path']}, which does not exist"))
+                failed.append(
+                    FailedItem(item=label, stage="read", error="not_found", message=f"{label}: the manifest names {record['path']}, which does not exist")
+                )
                 continue
             sources, problems = read_sources([str(target)], max_bytes=max_bytes)
         else:
@@ -128,7 +130,9 @@ def collect(inputs: Sequence[str], *, group: str = "dirs", max_bytes: int) -> tu
     unique = []
     for s in everything:
         if s.sha256 in seen:
-            failed.append(FailedItem(item=s.path or s.id, stage="read", error="duplicate", message=f"{s.path or s.id}: same text as another article in this batch"))
+            failed.append(
+                FailedItem(item=s.path or s.id, stage="read", error="duplicate", message=f"{s.path or s.id}: same text as another article in this batch")
+            )
             continue
         seen.add(s.sha256)
         unique.append(s)

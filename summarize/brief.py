@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .briefing_models import Briefing, BriefDraft, Reconciled, RemovedSentence, Sentence, SourceSummary
+from .briefing_models import BriefDraft, Briefing, Reconciled, RemovedSentence, Sentence, SourceSummary
 from .config import Settings
 from .errors import InputError
 from .extract import provenance
@@ -41,7 +41,12 @@ def format_sources(reports: Sequence[SourceReport]) -> str:
     lines = []
     for r in sorted(reports, key=lambda r: r.source.id):
         s = r.source
-        bits = [s.outlet or s.id, s.outlet_type if s.outlet_type != "unknown" else "", f"published {s.published}" if s.published else "no date", s.affiliation or ""]
+        bits = [
+            s.outlet or s.id,
+            s.outlet_type if s.outlet_type != "unknown" else "",
+            f"published {s.published}" if s.published else "no date",
+            s.affiliation or "",
+        ]
         lines.append(f"- {s.id}: " + "; ".join(b for b in bits if b))
     return "\n".join(lines)
 
@@ -134,7 +139,14 @@ def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings,
     cited = {sid for group in kept.values() for s in group for sid in s.source_ids}
     checks: list[CheckResult] = list(gate.checks)
     if removed:
-        checks.append(CheckResult(name="sentences_removed", passed=False, detail=f"{len(removed)} sentence(s) still failed after {result.reasks} re-ask(s) and were removed", failures=[f"{r.section}: {r.text}" for r in removed]))
+        checks.append(
+            CheckResult(
+                name="sentences_removed",
+                passed=False,
+                detail=f"{len(removed)} sentence(s) still failed after {result.reasks} re-ask(s) and were removed",
+                failures=[f"{r.section}: {r.text}" for r in removed],
+            )
+        )
     usage = Usage()
     prompt_refs: dict[str, PromptRef] = {}
     for r in reports:
@@ -142,7 +154,7 @@ def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings,
         prompt_refs.update({p.sha256: p for p in r.provenance.prompts})
     usage = usage.add(result.usage)
     prov = provenance(settings, [prompt], usage)
-    prov = prov.model_copy(update={"prompts": sorted(prompt_refs.values(), key=lambda p: p.name) + [prompt.ref]})
+    prov = prov.model_copy(update={"prompts": [*sorted(prompt_refs.values(), key=lambda p: p.name), prompt.ref]})
     return Briefing(
         headline=kept["headline"][0] if kept["headline"] else None,
         lead=kept["lead"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from .brief import BriefOptions, _languages
-from .briefing_models import Briefing, BriefDraft, SentenceDraft, TimelineDraft
+from .briefing_models import BriefDraft, Briefing, SentenceDraft, TimelineDraft
 from .gates import build_index, load_lexicon, run_gates
 from .models import CheckResult
 from .reconcile import load_aliases, reconcile
@@ -24,7 +24,9 @@ def _evidence_check(b: Briefing) -> CheckResult:
             total += 1
             if text[ev.start : ev.end] != ev.quote:
                 failures.append(f"{report.source.id} [{ev.start}:{ev.end}]: quote differs from the source text: {ev.quote[:80]!r}")
-    return CheckResult(name="evidence_in_sources", passed=not failures, detail=f"{total - len(failures)} of {total} quotes equal their source span", failures=failures)
+    return CheckResult(
+        name="evidence_in_sources", passed=not failures, detail=f"{total - len(failures)} of {total} quotes equal their source span", failures=failures
+    )
 
 
 def recheck(b: Briefing, options: BriefOptions) -> list[CheckResult]:
@@ -35,7 +37,11 @@ def recheck(b: Briefing, options: BriefOptions) -> list[CheckResult]:
         CheckResult(
             name="reconciliation_reproduced",
             passed=same,
-            detail="figure tables, disagreements and checks re-derived from the sources match the briefing" if same else "the briefing's tables differ from what its sources give",
+            detail=(
+                "figure tables, disagreements and checks re-derived from the sources match the briefing"
+                if same
+                else "the briefing's tables differ from what its sources give"
+            ),
             failures=[] if same else ["re-run `summarize brief --reports` to regenerate the tables"],
         ),
     ]

@@ -11,12 +11,12 @@ from typing import TextIO
 
 from . import __version__, api, batch_api, cassette, doctor, evaluate, export, render, render_brief, render_html, schemas
 from .brief import BriefOptions
-from .gates import load_lexicon
-from .reconcile import load_aliases
-from .config import MODES, PROFILES, load_settings
-from .fileio import atomic_write
+from .config import MODES, PROFILES, Settings, load_settings
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
+from .fileio import atomic_write
+from .gates import load_lexicon
 from .models import ExtractionOutput, FailedItem, SourceReport
+from .reconcile import load_aliases
 
 EXIT_CODES = """exit codes:
   0  success: every item extracted and every check passed
@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  summarize extract examples/aleppo/ --replay cassettes/aleppo-extract.yaml --format md\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ex.add_argument("inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin")
+    ex.add_argument(
+        "inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin"
+    )
     ex.add_argument("--allow-network", action="store_true", help="fetch http:// and https:// inputs (without it they are refused)")
     ex.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
     ex.add_argument("--format", choices=("json", "jsonl", "md", "html"), default="json")
@@ -86,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  summarize extract examples/aleppo/ -o reports.json && summarize brief --reports reports.json -o briefing.json --format json\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    br.add_argument("inputs", nargs="*", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin")
+    br.add_argument(
+        "inputs", nargs="*", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin"
+    )
     br.add_argument("--allow-network", action="store_true", help="fetch http:// and https:// inputs (without it they are refused)")
     br.add_argument("--reports", metavar="FILE", help="brief from saved `extract` output instead of extracting again")
     br.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
@@ -117,13 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
         "  summarize batch collected/ --out runs/w49 --batch-api   then: summarize batch status runs/w49; summarize batch collect runs/w49\n\n" + EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ba.add_argument("inputs", nargs="+", metavar="INPUT", help="directories, globs, article files, or JSONL manifests (records with path or text, optional story)")
+    ba.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="directories, globs, article files, or JSONL manifests (records with path or text, optional story)"
+    )
     ba.add_argument("--out", metavar="DIR", help="output directory (reports.jsonl, briefings/, errors.jsonl, summary.json, store.sqlite)")
     ba.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default 8)")
     ba.add_argument("--rpm", type=float, help="client-side limit of requests per minute (default: learned from the server's headers)")
     ba.add_argument("--tpm", type=float, help="client-side limit of tokens per minute")
     ba.add_argument("--max-cost", type=float, metavar="USD", help="stop starting new calls before this cost would be exceeded (needs prices)")
-    ba.add_argument("--group", choices=("dirs", "auto", "none"), default="dirs", help="stories by sub-directory (default), by content and date (auto), or one story")
+    ba.add_argument(
+        "--group", choices=("dirs", "auto", "none"), default="dirs", help="stories by sub-directory (default), by content and date (auto), or one story"
+    )
     ba.add_argument("--no-brief", action="store_true", help="extract only")
     ba.add_argument("--language", default="English", help="language of the briefings")
     batch_api.add_batch_api_arguments(ba)
@@ -164,7 +172,7 @@ def _write(text: str, output: str | None) -> None:
     atomic_write(Path(output), text)
 
 
-def _progress(stream: TextIO):  # type: ignore[no-untyped-def]
+def _progress(stream: TextIO) -> api.Progress:
     def report(name: str, outcome: SourceReport | FailedItem) -> None:
         if isinstance(outcome, FailedItem):
             stream.write(f"✗ {outcome.item}: {outcome.stage} failed ({outcome.error}): {outcome.message}\n")
@@ -179,7 +187,7 @@ def _progress(stream: TextIO):  # type: ignore[no-untyped-def]
     return report
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace) -> Settings:
     keys = ("model", "base_url", "profile", "mode", "record", "replay", "prompts_dir", "timeout", "max_reasks", "chunk_chars", "max_bytes")
     given = {k: getattr(args, k, None) for k in keys}
     if given["replay"]:
@@ -199,7 +207,12 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     out: ExtractionOutput = api.extract_files(
         args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network
     )
-    text = {"json": render.extraction_json, "jsonl": render.extraction_jsonl, "md": render.extraction_markdown, "html": render_html.reports_html}[args.format](out)
+    text = {
+        "json": render.extraction_json,
+        "jsonl": render.extraction_jsonl,
+        "md": render.extraction_markdown,
+        "html": render_html.reports_html,
+    }[args.format](out)
     _write(text, args.output)
     return api.exit_code(out)
 
@@ -235,7 +248,10 @@ def _cmd_brief(args: argparse.Namespace) -> int:
         _write(text, args.output)
         if not args.quiet:
             failed = [c.name for c in briefing.checks if not c.passed]
-            sys.stderr.write(f"briefing: {len(briefing.sentences())} sentences, {len(briefing.removed)} removed; " + (f"checks failed: {', '.join(failed)}\n" if failed else "all checks passed\n"))
+            sys.stderr.write(
+                f"briefing: {len(briefing.sentences())} sentences, {len(briefing.removed)} removed; "
+                + (f"checks failed: {', '.join(failed)}\n" if failed else "all checks passed\n")
+            )
     for item in out.failed:
         if item.stage == "brief":
             sys.stderr.write(f"✗ briefing failed ({item.error}): {item.message}\n")
@@ -327,7 +343,17 @@ def cli(argv: Sequence[str] | None = None) -> int:
         if name.split(".")[0] in noisy:
             logging.getLogger(name).setLevel(logging.CRITICAL if level > logging.DEBUG else logging.NOTSET)
     try:
-        commands = {"extract": _cmd_extract, "brief": _cmd_brief, "check": _cmd_check, "batch": _cmd_batch, "logs": _cmd_logs, "schema": _cmd_schema, "eval": evaluate.run, "doctor": doctor.run, "export": export.run}
+        commands = {
+            "extract": _cmd_extract,
+            "brief": _cmd_brief,
+            "check": _cmd_check,
+            "batch": _cmd_batch,
+            "logs": _cmd_logs,
+            "schema": _cmd_schema,
+            "eval": evaluate.run,
+            "doctor": doctor.run,
+            "export": export.run,
+        }
         return commands[args.command](args)
     except SummarizeError as exc:
         sys.stderr.write(f"summarize: {exc}\n")

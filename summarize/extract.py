@@ -201,10 +201,21 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
     for actor in draft.actors:
         ev = evidence("actor", actor, actor.name_as_written)
         if ev is not None:
-            out.actors.append(Actor(name=actor.name_as_written, canonical_name=actor.canonical_name, aliases=actor.aliases, actor_type=actor.actor_type, source_id=sid, evidence=ev))
+            out.actors.append(
+                Actor(
+                    name=actor.name_as_written,
+                    canonical_name=actor.canonical_name,
+                    aliases=actor.aliases,
+                    actor_type=actor.actor_type,
+                    source_id=sid,
+                    evidence=ev,
+                )
+            )
     for event in draft.events:
         if event.sub_event_type not in SUB_EVENT_TYPES[event.event_type]:
-            out.dropped.append(Dropped(kind="event", reason=f"sub-event type {event.sub_event_type!r} is not a kind of {event.event_type!r}", item=_dump(event)))
+            out.dropped.append(
+                Dropped(kind="event", reason=f"sub-event type {event.sub_event_type!r} is not a kind of {event.event_type!r}", item=_dump(event))
+            )
             continue
         ev = evidence("event", event, event.quote)
         if ev is None:
@@ -278,7 +289,12 @@ def _checks(g: _Grounded, reasks: int, salvaged: bool, last_error: str | None) -
     ]
     if salvaged:
         checks.append(
-            CheckResult(name="reask_budget", passed=False, detail=f"answer still failed after {reasks} re-ask(s); failing items were dropped", failures=[last_error or ""])
+            CheckResult(
+                name="reask_budget",
+                passed=False,
+                detail=f"answer still failed after {reasks} re-ask(s); failing items were dropped",
+                failures=[last_error or ""],
+            )
         )
     return checks
 
@@ -314,7 +330,12 @@ def _quote_of(d: Dropped) -> str:
 
 
 def _metadata(source: Source) -> str:
-    fields = [("Outlet", source.outlet), ("Outlet type", source.outlet_type if source.outlet_type != "unknown" else None), ("Title", source.title), ("Published", source.published.isoformat() if source.published else "unknown")]
+    fields = [
+        ("Outlet", source.outlet),
+        ("Outlet type", source.outlet_type if source.outlet_type != "unknown" else None),
+        ("Title", source.title),
+        ("Published", source.published.isoformat() if source.published else "unknown"),
+    ]
     return "\n".join(f"{k}: {v}" for k, v in fields if v)
 
 
@@ -392,7 +413,7 @@ def provenance(settings: Settings, prompts: Sequence[Prompt], usage: Usage) -> P
         mode=settings.mode + (" strict" if settings.strict else ""),
         prompts=[p.ref for p in prompts],
         usage=usage,
-        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
 
 

@@ -310,7 +310,9 @@ def _quoted_problems(s: _Sentence, index: ClaimIndex, cited: set[str]) -> list[s
     for a, b in quoted_spans(s.text):
         quoted = s.text[a:b].strip(" \"'“”«»‘’")
         if quoted and not any(align(quoted, p, source_id="-") for p in passages):
-            out.append(f"the quotation “{shorten(quoted, 60, placeholder='…')}” is in none of the cited source passages; quote only words a cited claim contains")
+            out.append(
+                f"the quotation “{shorten(quoted, 60, placeholder='…')}” is in none of the cited source passages; quote only words a cited claim contains"
+            )
     return out
 
 

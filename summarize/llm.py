@@ -26,20 +26,20 @@ import datetime as dt
 import importlib
 import json
 import logging
+import random
 import re
 import threading
-import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 import instructor
-from instructor.core.exceptions import InstructorRetryException
 import openai
+from instructor.core.exceptions import InstructorRetryException
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -55,6 +55,9 @@ from .errors import (
 )
 from .models import LENIENT, VERIFY, Usage
 from .ratelimit import Limiter
+
+if TYPE_CHECKING:
+    from openai._legacy_response import LegacyAPIResponse
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +146,8 @@ def _memoise_async_validator_check() -> None:
     never change at run time, so remember the classes already checked. instructor imports the
     function inside its callers, so replacing the module attribute is enough; if a future release
     moves it, nothing breaks, we only lose the speed-up."""
-    module = importlib.import_module("instructor.v2.validation.async_validators")
-    patch_module = importlib.import_module("instructor.v2.core.patch")  # imports the function by name
+    module: Any = importlib.import_module("instructor.v2.validation.async_validators")
+    patch_module: Any = importlib.import_module("instructor.v2.core.patch")  # imports the function by name
     original = getattr(module, "reject_async_validators", None)
     if original is None or getattr(original, "summarize_memoised", False):
         return
@@ -175,7 +178,7 @@ _memoise_async_validator_check()
 def _wrapped(model: type[T]) -> type[T]:
     """instructor wraps the response model in a new subclass on every call unless it is
     wrapped already: doing it once saves a class build per request and does not leak classes."""
-    return instructor.openai_schema(model)  # type: ignore[no-any-return]
+    return instructor.openai_schema(model)
 
 
 def apply_strict(kwargs: dict[str, Any], strict: bool) -> None:
@@ -314,6 +317,7 @@ class LLM:
         # the parameters and the schema (about a third of its per-request CPU).
         body = _json_body(kwargs)
         started = time.perf_counter()
+        status: int | None
         outcome, status, prompt_tokens, completion_tokens = "ok", 200, 0, 0
         try:
             # The slot bounds requests in flight, not threads: a worker releases it as soon as the
@@ -322,8 +326,9 @@ class LLM:
                 if self.limiter is not None:
                     self.limiter.acquire(len(body) // 4 + int(self._completion_estimate))
                 started = time.perf_counter()
-                raw = self._client.post("/chat/completions", content=body, cast_to=ChatCompletion, options=_RAW_JSON)
-            response = raw.parse()
+                # the raw-response header makes the SDK hand back the undecoded response, which its typing cannot express
+                raw = cast("LegacyAPIResponse[ChatCompletion]", self._client.post("/chat/completions", content=body, cast_to=ChatCompletion, options=_RAW_JSON))
+            response: ChatCompletion | str = raw.parse()
             if not isinstance(response, ChatCompletion):
                 # The SDK hands back a non-JSON body as text; it is the gateway talking, not the model.
                 raise BodyNotJSON(raw.headers.get("content-type", ""), str(response))
@@ -349,7 +354,7 @@ class LLM:
             if self._observer is not None and label is not None:
                 self._observer(
                     CallRecord(
-                        time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+                        time=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                         stage=label.stage,
                         item=label.item,
                         prompt=label.prompt,
@@ -371,7 +376,10 @@ class LLM:
             sleep=self._sleep,
             reraise=True,
             before_sleep=lambda s: log.warning(
-                "transport error (%s); retry %d in %.1fs", type(s.outcome.exception()).__name__ if s.outcome else "?", s.attempt_number, s.next_action.sleep if s.next_action else 0
+                "transport error (%s); retry %d in %.1fs",
+                type(s.outcome.exception()).__name__ if s.outcome else "?",
+                s.attempt_number,
+                s.next_action.sleep if s.next_action else 0,
             ),
         )
         try:

@@ -136,7 +136,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
         # instructor regenerates the schema on every request (~10 ms of CPU, a third of a call's
         # overhead); the models never change at run time, so generate once and hand out copies.
         key = (cls, repr((args, sorted(kwargs.items()))))
@@ -186,16 +186,19 @@ class FigureDraft(_Strict):
         description="What is counted. Use 'casualties_unspecified' when the text says 'casualties' without saying killed or injured."
     )
     population: Population = Field(
-        description="Whose people are counted: 'all' for a total across everyone, 'civilians', 'combatants' for fighters or soldiers of one or more parties, 'unknown' if the text does not say."
+        description="Whose people are counted: 'all' for a total across everyone, 'civilians', 'combatants' for fighters or soldiers of one or more parties, "
+        "'unknown' if the text does not say."
     )
     party: str | None = Field(
-        description="For combatants: the party whose fighters are counted, named neutrally (e.g. 'HTS', 'Syrian army', 'SNA', 'opposition fighters'), never by a label such as 'terrorists'. Null for 'all' and 'civilians'."
+        description="For combatants: the party whose fighters are counted, named neutrally (e.g. 'HTS', 'Syrian army', 'SNA', 'opposition fighters'), "
+        "never by a label such as 'terrorists'. Null for 'all' and 'civilians'."
     )
     value: int | None = Field(description="The number as an integer when one number is given; null for ranges.")
     low: int | None = Field(description="Lower bound when the text gives a range; otherwise null.")
     high: int | None = Field(description="Upper bound when the text gives a range; otherwise null.")
     qualifier: Qualifier = Field(
-        description="How the number is hedged in the text: 'at least', 'about'/'approximately', 'more than', 'up to', a range, a vague word such as 'dozens', or 'exact' when unhedged."
+        description="How the number is hedged in the text: 'at least', 'about'/'approximately', 'more than', 'up to', a range, a vague word such as 'dozens', "
+        "or 'exact' when unhedged."
     )
     vague_word: str | None = Field(description="The vague word itself when qualifier is 'vague_word' (e.g. 'dozens'); otherwise null.")
     time_window: str | None = Field(
@@ -203,7 +206,8 @@ class FigureDraft(_Strict):
     )
     place: str | None = Field(description="The place the figure covers as written, or null.")
     attributed_to: str = Field(
-        description="Who gave the number according to the article: a monitor, ministry, agency, 'local sources', 'Russian reports'. Use 'the outlet' only when the article states it in its own voice."
+        description="Who gave the number according to the article: a monitor, ministry, agency, 'local sources', 'Russian reports'. "
+        "Use 'the outlet' only when the article states it in its own voice."
     )
     quote: str = Field(
         description="The sentence or clause from the article that states this number, copied character for character. It must contain the number as written."
@@ -215,7 +219,8 @@ class ClaimDraft(_Strict):
     """One statement the article reports, paraphrased neutrally with its attribution."""
 
     text: str = Field(
-        description="A neutral paraphrase naming who said it inside the sentence ('SANA said ...'). Do not adopt labels such as 'terrorist' or 'regime' in your own words."
+        description="A neutral paraphrase naming who said it inside the sentence ('SANA said ...'). "
+        "Do not adopt labels such as 'terrorist' or 'regime' in your own words."
     )
     claim_type: ClaimType = Field(description="event, figure, characterisation (a label for someone), intent, designation (official listing), or quote.")
     attributed_to: str = Field(description="The original speaker or body, e.g. 'Syrian Ministry of Defence', 'SOHR', 'the outlet'.")
@@ -233,7 +238,8 @@ class ActorDraft(_Strict):
     canonical_name: str = Field(description="A standard full name for the actor, e.g. 'Hay'at Tahrir al-Sham' for 'HTS'.")
     aliases: list[str] = Field(description="Other names or abbreviations the article uses for the same actor.")
     actor_type: ActorType = Field(
-        description="ACLED actor type by what the actor is, never by labels others give it: 'Rebel group' for armed opposition, 'State forces' for a state's military or police."
+        description="ACLED actor type by what the actor is, never by labels others give it: 'Rebel group' for armed opposition, "
+        "'State forces' for a state's military or police."
     )
 
 
@@ -252,10 +258,13 @@ class EventDraft(_Strict):
     """One event, or one aggregate report covering several days or places."""
 
     summary: str = Field(description="One neutral sentence: who did what, where. Attribute contested points.")
-    event_type: EventType = Field(description="ACLED event type. When tactics co-occur, Battles outranks Explosions/Remote violence, which outranks Violence against civilians.")
+    event_type: EventType = Field(
+        description="ACLED event type. When tactics co-occur, Battles outranks Explosions/Remote violence, which outranks Violence against civilians."
+    )
     sub_event_type: SubEventType = Field(description="ACLED sub-event type belonging to event_type.")
     date_as_written: str | None = Field(
-        description="When it happened, copied as written in the article ('Wednesday', 'on 27 November', 'over the last three days'). Never compute or guess a calendar date; null if the text gives none."
+        description="When it happened, copied as written in the article ('Wednesday', 'on 27 November', 'over the last three days'). "
+        "Never compute or guess a calendar date; null if the text gives none."
     )
     granularity: Granularity = Field(description="'atomic' for one incident at one place and day; 'aggregate' for a report covering several days or places.")
     status: EventStatus = Field(description="'occurred', 'claimed' (only one party asserts it), 'planned', or 'denied'.")

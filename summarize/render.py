@@ -55,7 +55,10 @@ def report_markdown(report: SourceReport) -> str:
     if report.figures:
         lines += ["### Figures", "", "| id | value | scope | said by | reported by | quote |", "|---|---|---|---|---|---|"]
         for f in report.figures:
-            lines.append(f"| {f.id} | {_cell(figure_value(f))} | {_cell(figure_scope(f))} | {_cell(f.attributed_to)} | {_cell(f.reported_by)} | “{_cell(f.evidence.quote)}” [{f.evidence.start}:{f.evidence.end}] |")
+            lines.append(
+                f"| {f.id} | {_cell(figure_value(f))} | {_cell(figure_scope(f))} | {_cell(f.attributed_to)} | {_cell(f.reported_by)} "
+                f"| “{_cell(f.evidence.quote)}” [{f.evidence.start}:{f.evidence.end}] |"
+            )
         lines.append("")
     if report.claims:
         lines += ["### Claims", ""]
@@ -122,5 +125,6 @@ def calls_text(calls: list[dict[str, Any]], fmt: str) -> str:
         tokens = f"{r['prompt_tokens']}+{r['completion_tokens']}"
         lines.append(f"{r['time']:24} {r['stage']:8} {str(r['item'])[:28]:28} {prompt:14} {tokens:>13} {r['latency_ms']:>8.0f}  {r['outcome']}")
     ok = sum(1 for r in rows if r["outcome"] == "ok")
-    lines.append(f"{len(rows)} calls, {ok} ok, {len(rows) - ok} failed, {sum(int(r['prompt_tokens'] or 0) + int(r['completion_tokens'] or 0) for r in rows):,} tokens")
+    total_tokens = sum(int(r["prompt_tokens"] or 0) + int(r["completion_tokens"] or 0) for r in rows)
+    lines.append(f"{len(rows)} calls, {ok} ok, {len(rows) - ok} failed, {total_tokens:,} tokens")
     return "\n".join(lines) + "\n"

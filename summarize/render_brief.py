@@ -53,7 +53,13 @@ def briefing_markdown(b: Briefing) -> str:
     lines: list[str] = []
     lines.append(f"# {b.headline.text}{_cite(b.headline, refs)}" if b.headline else "# (headline withheld: it failed the checks)")
     dates = sorted(s.published.isoformat() for s in b.sources if s.published)
-    lines += ["", f"_Briefing from {len(b.sources)} sources" + (f", published {dates[0]} to {dates[-1]}" if dates else "") + ". Every sentence cites the claims it rests on; [S2: f1] is figure f1 of source S2._", ""]
+    lines += [
+        "",
+        f"_Briefing from {len(b.sources)} sources"
+        + (f", published {dates[0]} to {dates[-1]}" if dates else "")
+        + ". Every sentence cites the claims it rests on; [S2: f1] is figure f1 of source S2._",
+        "",
+    ]
     if not b.verified:
         failed = ", ".join(c.name for c in b.checks if not c.passed)
         lines += [f"> **Checks failed: {failed}.** Sentences that failed were removed; see Checks below.", ""]
@@ -72,13 +78,20 @@ def briefing_markdown(b: Briefing) -> str:
             lines += ["| " + " | ".join(_cell(p.statement) for p in d.positions) + " |", ""]
             lines += [f"- Possible explanation: {e}" for e in d.possible_explanations] + [""]
     if rec.not_comparable:
-        lines += ["## Not comparable (different scope)", ""] + [f"- {', '.join(n.claimants)}: {n.reason} ({', '.join(n.figure_ids)})" for n in rec.not_comparable] + [""]
+        lines += (
+            ["## Not comparable (different scope)", ""]
+            + [f"- {', '.join(n.claimants)}: {n.reason} ({', '.join(n.figure_ids)})" for n in rec.not_comparable]
+            + [""]
+        )
     if rec.sum_checks:
         lines += ["## Internal consistency", ""] + [f"- {'✓' if s.consistent else '✗'} {s.claimant}: {s.note}" for s in rec.sum_checks] + [""]
     if rec.consensus:
         lines += ["## Consensus", ""]
-        for p in rec.consensus:
-            lines.append(f"- {p.text} — {p.n_independent_claimants} independent claimant(s) ({', '.join(p.claimants)}), carried by {len(p.source_ids)} source(s)")
+        for point in rec.consensus:
+            lines.append(
+                f"- {point.text} — {point.n_independent_claimants} independent claimant(s) ({', '.join(point.claimants)}), "
+                f"carried by {len(point.source_ids)} source(s)"
+            )
         lines.append("")
     if b.timeline:
         lines += ["## Timeline", ""] + [f"- **{s.when}**: {s.text}{_cite(s, refs)}" for s in b.timeline] + [""]
@@ -86,15 +99,24 @@ def briefing_markdown(b: Briefing) -> str:
         lines += ["## Context", ""] + [f"- {s.text}{_cite(s, refs)}" for s in b.context] + [""]
     if rec.terminology:
         lines += ["## Terminology", ""]
-        lines += [f"- “{t.term}” is used by {t.used_by} ({', '.join(refs.get(s, s) for s in t.source_ids)}); neutral rendering: {t.neutral_rendering}" for t in rec.terminology]
+        lines += [
+            f"- “{t.term}” is used by {t.used_by} ({', '.join(refs.get(s, s) for s in t.source_ids)}); neutral rendering: {t.neutral_rendering}"
+            for t in rec.terminology
+        ]
         lines.append("")
     if rec.gaps:
         lines += ["## Gaps: what no source establishes", ""] + [f"- {g.question} {g.why_unknown}".strip() for g in rec.gaps] + [""]
     lines += ["## Sources", ""]
     for s in b.sources:
-        meta = ", ".join(x for x in (s.outlet_type if s.outlet_type != "unknown" else "", s.affiliation or "", str(s.published) if s.published else "no publication date") if x)
+        meta = ", ".join(
+            x
+            for x in (s.outlet_type if s.outlet_type != "unknown" else "", s.affiliation or "", str(s.published) if s.published else "no publication date")
+            if x
+        )
         cited = "" if s.cited else " — **not cited in the text**"
-        lines.append(f"- [{refs[s.id]}] {s.outlet or s.id}: {s.title or s.id} ({meta}; {s.claims} claims, {s.figures} figures){' ' + s.url if s.url else ''}{cited}")
+        lines.append(
+            f"- [{refs[s.id]}] {s.outlet or s.id}: {s.title or s.id} ({meta}; {s.claims} claims, {s.figures} figures){' ' + s.url if s.url else ''}{cited}"
+        )
     lines += ["", "## Checks", ""]
     lines += [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" + "".join(f"\n  - {_cell(x)}" for x in c.failures) for c in b.checks]
     if b.removed:
@@ -108,7 +130,8 @@ def briefing_markdown(b: Briefing) -> str:
         "",
         f"- model {p.model} via {p.endpoint} ({p.mode}); schema {p.schema_version}; summarize {p.tool_version}",
         "- prompts: " + ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts),
-        f"- usage over all calls and attempts: {p.usage.prompt_tokens} prompt + {p.usage.completion_tokens} completion tokens, {p.usage.attempts} answers, {p.usage.requests} requests; cost {cost}",
+        f"- usage over all calls and attempts: {p.usage.prompt_tokens} prompt + {p.usage.completion_tokens} completion tokens, "
+        f"{p.usage.attempts} answers, {p.usage.requests} requests; cost {cost}",
         "",
     ]
     return "\n".join(lines)

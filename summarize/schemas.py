@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .errors import UsageError
 from .briefing_models import BriefDraft, Briefing
+from .errors import UsageError
 from .gold_models import GoldStory
 from .models import ExtractionDraft, ExtractionOutput, SourceReport
 

@@ -48,7 +48,7 @@ def work_key(*parts: str) -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -82,7 +82,7 @@ class Store:
     # -- runs --------------------------------------------------------------------------------
 
     def start_run(self, command: str) -> str:
-        self.run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self.run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self._write("INSERT INTO runs (run_id, started_at, command) VALUES (?, ?, ?)", (self.run_id, _now(), command))
         return self.run_id
 
@@ -108,7 +108,8 @@ class Store:
 
     def put_report(self, key: str, story: str, item: str, report: SourceReport) -> None:
         self._write(
-            "INSERT OR REPLACE INTO items (key, story, source_id, item, status, verified, report, error, updated_at) VALUES (?, ?, ?, ?, 'done', ?, ?, NULL, ?)",
+            "INSERT OR REPLACE INTO items (key, story, source_id, item, status, verified, report, error, updated_at)"
+            " VALUES (?, ?, ?, ?, 'done', ?, ?, NULL, ?)",
             (key, story, report.source.id, item, int(report.verified), report.model_dump_json(), _now()),
         )
 
@@ -162,7 +163,13 @@ class Store:
         self._write(
             "INSERT INTO calls (run_id, time, stage, item, prompt, prompt_sha, model, prompt_tokens, completion_tokens, latency_ms, outcome, status)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, *(row[k] for k in ("time", "stage", "item", "prompt", "prompt_sha", "model", "prompt_tokens", "completion_tokens", "latency_ms", "outcome", "status"))),
+            (
+                self.run_id,
+                *(
+                    row[k]
+                    for k in ("time", "stage", "item", "prompt", "prompt_sha", "model", "prompt_tokens", "completion_tokens", "latency_ms", "outcome", "status")
+                ),
+            ),
         )
 
     def calls(self, run_id: str | None = None) -> list[dict[str, Any]]:

@@ -45,7 +45,8 @@ def copying_answer(text: str) -> dict[str, Any]:
                 }
             )
     claims = [
-        {"text": f"The outlet reported: {s[:80]}", "claim_type": "event", "attributed_to": "the outlet", "quote": s, "gloss": None, "loaded_terms": []} for s in sentences[:2]
+        {"text": f"The outlet reported: {s[:80]}", "claim_type": "event", "attributed_to": "the outlet", "quote": s, "gloss": None, "loaded_terms": []}
+        for s in sentences[:2]
     ]
     events = [
         {

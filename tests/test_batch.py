@@ -86,7 +86,7 @@ def test_manifest_stories_and_missing_files(tmp_path: Path, capsys: pytest.Captu
         return copying(body) if requested_schema(body) != "BriefDraft" else Reply.refusal("no")
 
     with ScriptedServer(respond) as server:
-        code, err = batch([str(manifest), "--out", str(out), "--no-brief"], server, capsys)
+        code, _err = batch([str(manifest), "--out", str(out), "--no-brief"], server, capsys)
     assert code == 2, "input errors are reported in the exit code"
     stories = {r["source"]["id"]: r["story"] for r in jsonl(out / "reports.jsonl")}
     assert stories == {"valley-courier-day1": "brask-flood", "river-times-day2": "brask-flood", "bridge": "bridge"}
@@ -140,7 +140,7 @@ def test_two_hundred_items_with_thirty_percent_faults_account_for_every_item(tmp
     write_articles(tmp_path / "in", 200)
     out = tmp_path / "run"
     with ScriptedServer(faulty(0.3)) as server:
-        code, err = batch([str(tmp_path / "in"), "--out", str(out), "--concurrency", "16", "--no-brief"], server, capsys)
+        code, _err = batch([str(tmp_path / "in"), "--out", str(out), "--concurrency", "16", "--no-brief"], server, capsys)
     reports = {r["source"]["id"] for r in jsonl(out / "reports.jsonl")}
     errors = jsonl(out / "errors.jsonl")
     failed = {Path(e["item"]).stem for e in errors}

@@ -143,7 +143,7 @@ def test_a_fixed_answer_after_a_reask_passes(capsys: pytest.CaptureFixture[str])
 
 def test_briefing_failure_is_an_endpoint_error_but_reports_survive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with ScriptedServer(_brief_responder([], Reply.refusal("I can't help with that."))) as server:
-        code, out, err = run(["brief", str(EXAMPLES / "aleppo"), "--base-url", server.url, "--mode", "tools", "-o", str(tmp_path / "b.md")], capsys)
+        code, _out, err = run(["brief", str(EXAMPLES / "aleppo"), "--base-url", server.url, "--mode", "tools", "-o", str(tmp_path / "b.md")], capsys)
     assert code == 3 and "briefing failed (refusal)" in err
     assert not (tmp_path / "b.md").exists()
 

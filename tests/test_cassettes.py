@@ -38,7 +38,11 @@ def test_cassette_holds_no_credentials_or_account_headers(path: Path) -> None:
 
 
 def test_credential_scan_would_catch_a_leak(tmp_path: Path) -> None:
-    leaked = (CASSETTES / "floods-extract.yaml").read_text(encoding="utf-8").replace("content-type:", "authorization:\n      - Bearer sk-live-abcdefghijklmnop1234\n      content-type:", 1)
+    leaked = (
+        (CASSETTES / "floods-extract.yaml")
+        .read_text(encoding="utf-8")
+        .replace("content-type:", "authorization:\n      - Bearer sk-live-abcdefghijklmnop1234\n      content-type:", 1)
+    )
     assert CREDENTIALS.findall(leaked)
 
 

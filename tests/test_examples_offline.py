@@ -31,7 +31,9 @@ def test_brief_replays_with_every_gate_passing(story: str, capsys: pytest.Captur
 
 
 def test_arabic_quotes_stay_verbatim_with_an_english_gloss(capsys: pytest.CaptureFixture[str]) -> None:
-    _, out, _ = run(["extract", str(EXAMPLES / "multilingual" / "ar-aleppo-wire.txt"), "--replay", str(CASSETTES / "multilingual-extract.yaml"), "--format", "json"], capsys)
+    _, out, _ = run(
+        ["extract", str(EXAMPLES / "multilingual" / "ar-aleppo-wire.txt"), "--replay", str(CASSETTES / "multilingual-extract.yaml"), "--format", "json"], capsys
+    )
     report = json.loads(out)["reports"][0]
     claims = report["claims"]
     assert claims and all(any("\u0600" <= ch <= "\u06ff" for ch in c["evidence"]["quote"]) for c in claims)

@@ -188,7 +188,7 @@ def test_record_then_replay_round_trip_keeps_no_secret(tmp_path: Path, monkeypat
     cassette = tmp_path / "run.yaml"
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     with ScriptedServer(copying) as server:
-        code, live, _ = run_json(["extract", str(article), "--base-url", server.url, "--mode", "tools", "--record", str(cassette)], capsys)
+        code, _live, _ = run_json(["extract", str(article), "--base-url", server.url, "--mode", "tools", "--record", str(cassette)], capsys)
     assert code == 0
     assert server.requests[0].headers["authorization"] == f"Bearer {FAKE_KEY}"
     recorded = cassette.read_text(encoding="utf-8")

@@ -410,7 +410,9 @@ def test_index_resolves_ids_sources_and_claimant_names(index: ClaimIndex) -> Non
 
 
 def test_quotations_must_be_in_a_cited_passage(index: ClaimIndex) -> None:
-    invented = run_gates(draft(s("SOHR said “terrorists” of the “regime” had killed at least 153 people.", SOHR_153), s(CLEAN, SOHR_153, LOCAL_238)), index, load_lexicon())
+    invented = run_gates(
+        draft(s("SOHR said “terrorists” of the “regime” had killed at least 153 people.", SOHR_153), s(CLEAN, SOHR_153, LOCAL_238)), index, load_lexicon()
+    )
     assert "quotes_in_sources" in failing(invented)
     assert any("“terrorists” is in none of the cited source passages" in p for p in lead_problems(invented))
     real = run_gates(draft(s("Russian reports said about 400 “terrorists” were killed.", RUSSIAN_400), s(CLEAN, SOHR_153, LOCAL_238)), index, load_lexicon())
@@ -419,7 +421,11 @@ def test_quotations_must_be_in_a_cited_passage(index: ClaimIndex) -> None:
 
 def test_date_parts_trace_only_inside_a_written_date(index: ClaimIndex) -> None:
     # monitor-digest was published on 2024-11-28: 28 and 11 may appear in that date, not as counts
-    counts = run_gates(draft(s("SOHR said 28 civilians were killed in Aleppo on 11 separate days.", SOHR_153), s(CLEAN, SOHR_153, LOCAL_238)), index, load_lexicon())
+    counts = run_gates(
+        draft(s("SOHR said 28 civilians were killed in Aleppo on 11 separate days.", SOHR_153), s(CLEAN, SOHR_153, LOCAL_238)), index, load_lexicon()
+    )
     assert "numbers_traceable" in failing(counts)
-    dated = run_gates(draft(s("SOHR said on 28 November 2024 that at least 153 people were killed.", SOHR_153), s(CLEAN, SOHR_153, LOCAL_238)), index, load_lexicon())
+    dated = run_gates(
+        draft(s("SOHR said on 28 November 2024 that at least 153 people were killed.", SOHR_153), s(CLEAN, SOHR_153, LOCAL_238)), index, load_lexicon()
+    )
     assert "numbers_traceable" not in failing(dated), dated.reask_text()

@@ -14,7 +14,12 @@ def test_only_llm_py_imports_the_model_sdks() -> None:
     for path in sorted((ROOT / "summarize").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                names = []
             if any(n.split(".")[0] in SDKS for n in names) and path.name != "llm.py":
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
