@@ -55,7 +55,9 @@ def format_claims(reports: Sequence[SourceReport], rec: Reconciled) -> str:
     """The claim table the model writes from, one line per item, ids first."""
     out = ["FIGURES BY SCOPE (only figures in the same scope are comparable)"]
     for comp in rec.comparisons:
-        status = "disagreement" if comp.disagreement else ("agree" if comp.comparable else "single claimant")
+        status = "disagreement" if comp.disagreement else "earlier counts superseded" if any(e.earlier for e in comp.entries) else (
+            "agree" if comp.comparable else "single claimant"
+        )
         out.append(f"* {comp.label} [{status}]")
         for e in comp.entries:
             window = f", {e.time_window}" if e.time_window else ""
@@ -63,7 +65,8 @@ def format_claims(reports: Sequence[SourceReport], rec: Reconciled) -> str:
                 out.append(f"  - {e.claimant}: {e.value} (derived: {e.rule}) [{', '.join(e.derived_from)}]")
             else:
                 shown = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word)
-                out.append(f"  - {e.claimant}: {shown}{window}; carried by {', '.join(e.reported_by)} [{', '.join(e.figure_ids)}]")
+                earlier = f" (EARLIER COUNT of {e.as_of}: a rising toll, superseded by later figures)" if e.earlier else ""
+                out.append(f"  - {e.claimant}: {shown}{window}{earlier}; carried by {', '.join(e.reported_by)} [{', '.join(e.figure_ids)}]")
     for nc in rec.not_comparable:
         out.append(f"  NOT COMPARABLE: {' vs '.join(nc.figure_ids)}: {nc.reason}")
     for sc in rec.sum_checks:

@@ -38,6 +38,16 @@ class FigureEntry(_Record):
     published: dt.date | None = Field(description="Earliest publication date among the sources carrying it.")
     derived_from: list[str] = Field(default_factory=list, description="For derived entries (a sum of parts): the figure ids summed.")
     rule: str | None = Field(default=None, description="How a derived entry was computed.")
+    as_of: dt.date | None = Field(
+        default=None, description="Latest publication date among the sources carrying it; None when any of them is undated."
+    )
+    earlier: bool = Field(
+        default=False,
+        description=(
+            "An earlier count of a rising toll: every source carrying it predates the scope's latest figures and its value "
+            "is below all of them. Shown, but not set against the later figures and not used for derived totals."
+        ),
+    )
 
     @property
     def derived(self) -> bool:
@@ -72,7 +82,7 @@ class FigureComparison(_Record):
     entries: list[FigureEntry]
     claimants: int = Field(description="Independent claimants (distinct canonical claimants).")
     comparable: bool = Field(description="True when two or more independent claimants give numbers for this scope.")
-    disagreement: bool = Field(description="Comparable and the values differ.")
+    disagreement: bool = Field(description="Two or more claimants' current figures (earlier counts left out) differ.")
     min: int | None
     max: int | None
     notes: list[str] = Field(description="Caveats: differing or unstated time windows, revisions, derived values.")
@@ -80,7 +90,7 @@ class FigureComparison(_Record):
 
 
 class NotComparable(_Record):
-    """A pair that looks like a disagreement but is not: different scope or window."""
+    """A pair that looks like a disagreement but is not: different scope, or an earlier count of a rising toll."""
 
     figure_ids: list[str]
     claimants: list[str]

@@ -127,7 +127,7 @@ def disagreement_scores(gold: GoldStory, rec: Reconciled, aliases: Aliases) -> t
     system = {
         ((c.metric, c.population, _party(c.party, aliases)), frozenset((aliases.canonical(a.claimant), aliases.canonical(b.claimant))))
         for c in _numeric(rec)
-        for a, b in combinations(c.entries, 2)
+        for a, b in combinations([e for e in c.entries if not e.earlier], 2)
         if a.claimant != b.claimant and None not in (a.bounds(), b.bounds()) and a.bounds() != b.bounds()
     }
     wanted = {
@@ -150,7 +150,7 @@ def not_comparable_scores(gold: GoldStory, rec: Reconciled, reports: Sequence[So
     figures = {f.id: f for r in reports for f in r.figures}
     # reconcile lists the subset's claimant first and the totals it must not be set against after it
     listed = [(nc.claimants[0], [(claimant_of(figures[i], aliases), _amount(figures[i])) for i in nc.figure_ids if i in figures]) for nc in rec.not_comparable]
-    conflicts = [[(e.claimant, _amount(e)) for e in c.entries] for c in _numeric(rec)]
+    conflicts = [[(e.claimant, _amount(e)) for e in c.entries if not e.earlier] for c in _numeric(rec)]
     flagged, conflated = [], []
     for pair in gold.not_comparable:
         a, b = ((aliases.canonical(s.claimant), _amount(s)) for s in (pair.a, pair.b))

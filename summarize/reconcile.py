@@ -40,6 +40,8 @@ BUNDLED_ALIASES = Path(__file__).parent / "data" / "aliases.toml"
 METRICS = ("killed", "injured", "missing", "captured", "displaced", "casualties_unspecified", "other")
 POPULATIONS = ("all", "combatants", "civilians", "unknown")
 POPULATION_LABEL = {"all": "all", "combatants": "combatants", "civilians": "civilians", "unknown": "population not stated"}
+# Tolls that only grow as an event goes on; an earlier, lower count of one is superseded, not contradicted.
+RISING_METRICS = frozenset({"killed", "injured", "casualties_unspecified"})
 METRIC_WORD = {"casualties_unspecified": "casualties", "other": "counted"}
 TOTAL_NOUN = {"killed": "deaths", "injured": "injuries", "missing": "missing people", "captured": "captives", "displaced": "displaced people"}
 SYMBOL = {"at_least": "≥", "about": "~", "more_than": ">", "less_than": "<", "up_to": "≤"}
@@ -65,7 +67,7 @@ DEFAULT_RENDERING = "attribute the term to its speaker"
 LABEL_FRAGMENTS = ("terror", "regime", "martyr", "jihad", "mujahid", "extremist")
 TOTALS_RULE = (
     "ACLED-style conservative total and UCDP-style low: the lowest lower bound among the reported figures; "
-    "UCDP-style high: the highest upper bound. Derived sums and figures without a number are left out. "
+    "UCDP-style high: the highest upper bound. Derived sums, figures without a number and earlier counts of a rising toll are left out. "
     "No single best estimate is chosen; UCDP best is left empty: choosing it needs a judgement of source reliability."
 )
 
@@ -228,9 +230,42 @@ def _entries(story: _Story, figures: list[FigureClaim]) -> list[FigureEntry]:
                 reported_by=sorted({f.reported_by for f in figs}),
                 source_ids=sorted({f.source_id for f in figs}),
                 published=min((d for f in figs if (d := story.sources[f.source_id].published)), default=None),
+                as_of=_as_of(story, figs),
             )
         )
     return entries
+
+
+def _as_of(story: _Story, figures: list[FigureClaim]) -> dt.date | None:
+    """The latest date a claimant's figure was current: its newest carrier's publication date, unknown if any is undated."""
+    dates = [story.sources[f.source_id].published for f in figures]
+    return None if None in dates else max(d for d in dates if d is not None)
+
+
+def _mark_earlier(metric: str, entries: list[FigureEntry]) -> list[FigureEntry]:
+    """Flag the earlier counts of a rising toll: published only before the scope's latest figures and below all of them.
+
+    "At least 12 dead" on day one, then "31" and "more than 40" from two others on day two, is a toll
+    that rose, not a disagreement with day one. The rule is conservative, since hiding a real
+    disagreement is worse than showing a stale one: a figure is only called earlier when every
+    source carrying it is dated before the latest ones (an undated carrier may be current), it is
+    lower than every latest figure, and at least two *other* independent claimants give those
+    latest figures. One later, higher figure from someone else (153 on the 28th, 238 "over three
+    days" on the 29th) may be a different count as well as a newer one, so it stays a disagreement;
+    so does a later *lower* figure.
+    """
+    if metric not in RISING_METRICS:
+        return entries
+    dated = [(e, b) for e in entries if not e.derived and e.as_of is not None and (b := e.bounds()) is not None]
+    if not dated:
+        return entries
+    latest = max(e.as_of for e, _ in dated if e.as_of is not None)
+    floor = min(b[0] for e, b in dated if e.as_of == latest)
+    newest = {e.claimant for e, _ in dated if e.as_of == latest}
+    earlier = {
+        id(e) for e, b in dated if e.as_of is not None and e.as_of < latest and b[1] < floor and len(newest - {e.claimant}) >= 2
+    }
+    return [e.model_copy(update={"earlier": True}) if id(e) in earlier else e for e in entries]
 
 
 def _derive_groups(story: _Story, scopes: dict[Scope, list[FigureEntry]]) -> None:
@@ -300,7 +335,14 @@ def _notes(story: _Story, entries: list[FigureEntry]) -> list[str]:
     if len(places) > 1:
         notes.append("places differ: " + " vs ".join(f"'{p}' ({_and(sorted(cs))})" for p, cs in sorted(places.items())))
     notes += [f"{e.claimant}'s {e.value} is derived: {e.rule}" for e in entries if e.derived]
-    dates = sorted({e.published for e in entries if e.published})
+    latest = max((e.as_of for e in entries if e.as_of and not e.earlier), default=None)
+    for e in entries:
+        if e.earlier:
+            notes.append(
+                f"{e.claimant}'s {_amount(e)} was reported on {e.as_of}, before the {latest} figures, and is lower than all of them: "
+                "an earlier count of a rising toll, not set against them"
+            )
+    dates = sorted({e.published for e in entries if e.published and not e.earlier})
     if len(dates) > 1:
         notes.append(f"figures were published on different dates ({', '.join(map(str, dates))}): later ones may be revisions")
     notes += _revisions(entries)[0]
@@ -309,9 +351,10 @@ def _notes(story: _Story, entries: list[FigureEntry]) -> list[str]:
 
 def _comparison(story: _Story, scope: Scope, entries: list[FigureEntry]) -> FigureComparison:
     metric, population, party = scope
-    entries = sorted(entries, key=_entry_order)
-    bounds = [b for e in entries if (b := e.bounds())]
-    reported = [b for e in entries if not e.derived and (b := e.bounds())]
+    entries = sorted(_mark_earlier(metric, entries), key=_entry_order)
+    current = [e for e in entries if not e.earlier]
+    bounds = [b for e in current if (b := e.bounds())]
+    reported = [b for e in current if not e.derived and (b := e.bounds())]
     claimants = len({e.claimant for e in entries})
     low = min((b[0] for b in reported), default=None)
     totals = DerivedTotals(acled_conservative=low, ucdp_low=low, ucdp_high=max(b[1] for b in reported), rule_text=TOTALS_RULE) if reported else None
@@ -324,7 +367,7 @@ def _comparison(story: _Story, scope: Scope, entries: list[FigureEntry]) -> Figu
         entries=entries,
         claimants=claimants,
         comparable=claimants >= 2,
-        disagreement=claimants >= 2 and len(set(bounds)) > 1,
+        disagreement=len({e.claimant for e in current}) >= 2 and len(set(bounds)) > 1,
         min=min((b[0] for b in bounds), default=None),
         max=max((b[1] for b in bounds), default=None),
         notes=_notes(story, entries),
@@ -347,6 +390,14 @@ def _not_comparable(comparisons: list[FigureComparison]) -> list[NotComparable]:
                 subset = f"{c.party or c.population} only vs all {TOTAL_NOUN.get(c.metric, c.metric)}"
                 ids = _ids_of(e) + _ids(i for t in others for i in _ids_of(t))
                 found.append(NotComparable(figure_ids=ids, claimants=[e.claimant, *sorted({t.claimant for t in others})], reason=f"different scope: {subset}"))
+    for c in comparisons:
+        latest = [t for t in c.entries if not t.earlier and not t.derived and t.bounds() is not None and t.claimant]
+        as_of = max((t.as_of for t in latest if t.as_of), default=None)
+        for e in (e for e in c.entries if e.earlier):
+            later = [t for t in latest if t.as_of == as_of]
+            ids = _ids_of(e) + _ids(i for t in later for i in _ids_of(t))
+            reason = f"different dates: {e.claimant}'s count of {e.as_of} is lower than every figure of {as_of}, an earlier count of a rising toll"
+            found.append(NotComparable(figure_ids=ids, claimants=[e.claimant, *sorted({t.claimant for t in later})], reason=reason))
     return found
 
 
@@ -406,9 +457,10 @@ def _numeric_disagreements(story: _Story, comparisons: list[FigureComparison]) -
         if not (c.disagreement or revisions):
             continue
         word = METRIC_WORD.get(c.metric, c.metric)
-        positions = [_position(e.claimant, _statement(story, e, word), _ids_of(e), e.source_ids) for e in c.entries]
-        party = sorted({e.claimant for e in c.entries if story.is_party(e.claimant, e.source_ids)})
-        independent = sorted({e.claimant for e in c.entries} - set(party))
+        current = [e for e in c.entries if not e.earlier]  # earlier counts are explained in the notes, not set against
+        positions = [_position(e.claimant, _statement(story, e, word), _ids_of(e), e.source_ids) for e in current]
+        party = sorted({e.claimant for e in current if story.is_party(e.claimant, e.source_ids)})
+        independent = sorted({e.claimant for e in current} - set(party))
         explanations = c.notes + ([f"party source vs independent: {_and(party)} (party) vs {_and(independent)} (independent)"] if party and independent else [])
         status: Literal["explained", "unresolved"] = "explained" if explained else "unresolved"
         found.append(Disagreement(id="", topic=c.label, kind="numeric", positions=positions, possible_explanations=explanations, status=status))

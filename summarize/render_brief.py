@@ -22,6 +22,8 @@ def _cite(s: Sentence, refs: dict[str, str]) -> str:
 def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[str, str]) -> list[str]:
     if c.disagreement:
         status = "disagreement"
+    elif any(e.earlier for e in c.entries):
+        status = "later figures supersede earlier counts of a rising toll"
     elif c.comparable:
         status = "agreement"
     else:
@@ -30,13 +32,15 @@ def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[st
     lines += ["| claimant | value | time window | carried by | figures |", "|---|---|---|---|---|"]
     for e in c.entries:
         value = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word)
+        if e.earlier:
+            value += f" (earlier count, {e.as_of})"
         if e.derived_from:
             value += f" (derived: {e.rule})"
         carried = ", ".join(f"{source_names.get(s, s)} [{refs.get(s, s)}]" for s in e.source_ids)
         ids = ", ".join(e.derived_from or e.figure_ids)
         lines.append(f"| {_cell(e.claimant)} | {_cell(value)} | {_cell(e.time_window or 'not stated')} | {_cell(carried)} | {_cell(ids)} |")
     lines.append("")
-    if c.derived and sum(1 for e in c.entries if not e.derived_from) >= 2:
+    if c.derived and sum(1 for e in c.entries if not e.derived_from and not e.earlier) >= 2:
         d = c.derived
         lines.append(f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {d.rule_text}")
         lines.append("")

@@ -266,6 +266,7 @@ def _chart(c: FigureComparison, n: int) -> str:
         elif e.qualifier in ("up_to", "less_than"):
             parts.append(_arrow(left, y, -1))
         label = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word) + (" derived" if e.derived else "")
+        label += f" (earlier, {e.as_of})" if e.earlier else ""
         parts.append(f'<text x="{right + 6:.1f}" y="{y + 5}" font-weight="700">{_e(label)}</text>')
     axis_y = _TOP + _ROW * len(c.entries) + 4
     parts.append(f'<line x1="{_LEFT}" x2="{_RIGHT}" y1="{axis_y}" y2="{axis_y}" stroke="{_INK}" stroke-width="1.5"/>')
@@ -274,7 +275,7 @@ def _chart(c: FigureComparison, n: int) -> str:
         parts.append(f'<text x="{x(v):.1f}" y="{axis_y + 21}" text-anchor="middle" font-size="14">{v}</text>')
     parts.append(f'<text x="{(_LEFT + _RIGHT) // 2}" y="{axis_y + 40}" text-anchor="middle" font-size="14">people {_e(c.metric)}</text>')
     tid, did, h = f"chart-{n}-title", f"chart-{n}-desc", axis_y + 50
-    desc = "; ".join(f"{e.claimant}: {_in_words(e)}" for e in c.entries) + "."
+    desc = "; ".join(f"{e.claimant}: {_in_words(e)}" + (f" (an earlier count, {e.as_of})" if e.earlier else "") for e in c.entries) + "."
     return (
         f'<figure class="chart"><svg role="img" aria-labelledby="{tid} {did}" viewBox="0 0 {_W} {h}" width="{_W}" height="{h}" font-size="15">'
         f'<title id="{tid}">Figures for {_e(c.label)}, one row per claimant</title><desc id="{did}">{_e(desc)}</desc>{"".join(parts)}</svg>'
@@ -309,15 +310,18 @@ def _sentence(s: Sentence, a: _Anchors) -> str:
 def _comparison(c: FigureComparison, n: int, a: _Anchors) -> str:
     status = "disagreement" if c.disagreement else "agreement" if c.comparable else "single claimant, nothing to compare"
     status = "one claimant, which revised its figure" if not c.comparable and len(c.entries) > 1 else status
+    if not c.disagreement and any(e.earlier for e in c.entries):
+        status = "later figures supersede earlier counts of a rising toll"
     rows = []
     for e in c.entries:
         # "≥ 153" must not break after its sign in a narrow column
-        value = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word).replace(" ", "\u00a0") + (f" (derived: {e.rule})" if e.derived else "")
+        value = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word).replace(" ", "\u00a0")
+        value += (f" (earlier count, {e.as_of})" if e.earlier else "") + (f" (derived: {e.rule})" if e.derived else "")
         carried = ", ".join(f"{a.outlets.get(s, s)} [{a.ref(s)}]" for s in e.source_ids)
         rows.append([_e(e.claimant), _e(value), _e(e.time_window or "not stated"), _e(carried), _links(e.derived_from or e.figure_ids, a)])
     html = [f"<h3>{_e(c.label)}</h3>", f'<p class="note">{c.claimants} independent claimant(s); {status}.</p>', _chart(c, n)]
     html.append(_table(["claimant", "value", "time window", "carried by", "figures"], rows, "Details per claimant"))
-    if c.derived and sum(1 for e in c.entries if not e.derived) >= 2:
+    if c.derived and sum(1 for e in c.entries if not e.derived and not e.earlier) >= 2:
         d = c.derived
         derived = f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {d.rule_text}"
         html.append(f'<p class="note">{_e(derived)}</p>')

@@ -159,24 +159,33 @@ def test_a_missing_disagreement_lowers_recall_only() -> None:
     assert disagreement_scores(_gold("aleppo"), rec, ALIASES)[:2] == (1 / 2, 1.0)
 
 
-def test_a_claimant_revising_itself_is_no_conflict_but_an_earlier_days_toll_is() -> None:
-    # floods: civil defence 30 -> 18 missing is a revision; its day-1 '12 killed' listed against day-2 tolls is two wrong pairs
+def test_a_claimant_revising_itself_is_no_conflict_and_an_earlier_days_toll_is_set_aside() -> None:
+    # floods: civil defence 30 -> 18 missing is a revision; its day-1 '12 killed' is an earlier count, not set against day 2
     rec = reconcile(reports("floods"))
+    recall, precision, details = disagreement_scores(_gold("floods"), rec, ALIASES)
+    assert (recall, precision, details) == (1.0, 1.0, [])
+    assert not_comparable_scores(_gold("floods"), rec, reports("floods"), ALIASES) == (1.0, 0, [])
+
+
+def test_an_earlier_days_toll_listed_against_later_tolls_is_two_wrong_pairs() -> None:
+    # with the day-1 article undated reconcile cannot tell the count is older: the eval must count what that costs
+    undated = [
+        r.model_copy(update={"source": r.source.model_copy(update={"published": None})}) if r.source.id == "valley-courier-day1" else r
+        for r in reports("floods")
+    ]
+    rec = reconcile(undated)
     recall, precision, details = disagreement_scores(_gold("floods"), rec, ALIASES)
     assert (recall, precision) == (1.0, 1 / 3)
     assert not any("missing/" in d for d in details)
-    assert not_comparable_scores(_gold("floods"), rec, reports("floods"), ALIASES)[:2] == (0.0, 2)
+    assert not_comparable_scores(_gold("floods"), rec, undated, ALIASES)[:2] == (0.0, 2)
 
 
 def test_claimants_giving_the_same_number_are_not_in_conflict() -> None:
     rec = reconcile(edit_figure(reports("floods"), "river-times-day2:f2", value=31, qualifier="exact"))
     recall, precision, details = disagreement_scores(_gold("floods"), rec, ALIASES)
-    assert (recall, precision) == (0.0, 0.0)
-    assert sorted(details) == [
-        "missing killed/all: Ministry of Health vs Teral Rescue Volunteers",
-        "wrong killed/all: Ministry of Health vs Valdorian Civil Defence",
-        "wrong killed/all: Teral Rescue Volunteers vs Valdorian Civil Defence",
-    ]
+    # 31 and 31 on day two agree; the day-1 '12' is an earlier count: nothing is in conflict, so the gold's pair is missed
+    assert (recall, precision) == (0.0, 1.0)
+    assert details == ["missing killed/all: Ministry of Health vs Teral Rescue Volunteers"]
 
 
 def test_terminology_matches_speaker_and_either_term_inside_the_other() -> None:
@@ -321,8 +330,8 @@ def test_offline_eval_of_both_examples_prints_and_writes_every_metric(tmp_path: 
     perfect += ["numbers_traceable", "order_invariance"]
     assert {k: aleppo[k] for k in perfect} == dict.fromkeys(perfect, 1.0)
     assert (aleppo["unattributed_loaded_terms"], aleppo["must_not_state_violations"], aleppo["coverage_min"]) == (0, 0, 1 / 2)
-    assert (floods["figure_precision"], floods["disagreement_precision"], floods["not_comparable_conflated"]) == (6 / 7, 1 / 3, 2)
-    assert run.overall["not_comparable_conflated"] == 2 and run.overall["figure_recall"] == 1.0
+    assert (floods["figure_precision"], floods["disagreement_precision"], floods["not_comparable_conflated"]) == (6 / 7, 1.0, 0)
+    assert run.overall["not_comparable_conflated"] == 0 and run.overall["figure_recall"] == 1.0
 
 
 def test_a_saved_briefing_scores_like_the_live_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,3 +46,12 @@ def test_saved_web_page_is_read_without_boilerplate(capsys: pytest.CaptureFixtur
     source = json.loads(out)["reports"][0]["source"]
     assert (source["outlet"], source["published"]) == ("Eastern Mediterranean Wire", "2024-11-29")
     assert "cookie" not in source["text"].lower() and "238 people dead" in source["text"]
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_the_flood_briefing_marks_the_day_one_toll_as_an_earlier_count(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["brief", str(EXAMPLES / "floods"), "--replay", str(CASSETTES / "floods-brief.yaml"), "--format", fmt], capsys)
+    assert code == 0, err
+    assert "(earlier count, 2025-04-09)" in out
+    assert "ACLED-style conservative 31; UCDP-style low 31, high 40" in out, "the day-one 12 is not the floor of the derived totals"
+    assert "an earlier count of a rising toll" in out

@@ -245,13 +245,50 @@ def test_ministry_figure_from_two_outlets_is_one_entry_and_one_claimant(flood_re
     assert point.n_independent_claimants == 1 and point.claim_ids == ministry.figure_ids
 
 
-def test_flood_tolls_from_three_claimants_note_the_dates(flood_rec: Reconciled) -> None:
+def test_a_day_one_count_of_a_rising_toll_is_earlier_not_a_disagreement(flood_rec: Reconciled) -> None:
     c = comparison(flood_rec, "killed|all|")
-    assert [(e.claimant, e.value) for e in c.entries] == [("Valdorian Civil Defence", 12), ("Ministry of Health", 31), ("Teral Rescue Volunteers", 40)]
-    assert (c.claimants, c.comparable, c.disagreement, c.min, c.max) == (3, True, True, 12, 40)
-    assert any("different dates (2025-04-09, 2025-04-10)" in n for n in c.notes)
+    assert [(e.claimant, e.value, e.earlier) for e in c.entries] == [
+        ("Valdorian Civil Defence", 12, True),
+        ("Ministry of Health", 31, False),
+        ("Teral Rescue Volunteers", 40, False),
+    ]
+    assert str(entry(c, "Valdorian Civil Defence").as_of) == "2025-04-09"
+    # the two day-two figures still disagree; the day-one count is neither side nor the range's floor
+    assert (c.claimants, c.comparable, c.disagreement, c.min, c.max) == (3, True, True, 31, 40)
+    assert c.derived is not None and (c.derived.acled_conservative, c.derived.ucdp_low, c.derived.ucdp_high) == (31, 31, 40)
+    assert any("Valdorian Civil Defence's ≥12 was reported on 2025-04-09, before the 2025-04-10 figures" in n for n in c.notes)
     (d,) = [d for d in flood_rec.disagreements if d.topic == "killed — all"]
-    assert d.status == "unresolved" and [p.statement for p in d.positions] == ["≥12 killed", "31 killed", ">40 killed"]
+    assert d.status == "unresolved" and [p.statement for p in d.positions] == ["31 killed", ">40 killed"]
+    (nc,) = [n for n in flood_rec.not_comparable if n.claimants[0] == "Valdorian Civil Defence"]
+    assert nc.claimants == ["Valdorian Civil Defence", "Ministry of Health", "Teral Rescue Volunteers"]
+    assert nc.figure_ids[0] == "valley-courier-day1:f1" and "different dates" in nc.reason
+
+
+def _killed(reports: list[SourceReport]) -> FigureComparison:
+    return comparison(reconcile(reports), "killed|all|")
+
+
+def test_one_later_higher_figure_is_still_a_disagreement(floods: list[SourceReport]) -> None:
+    """153 on the 28th and 238 "over three days" on the 29th may be different counts: keep them side by side."""
+    day_two = report(floods, "river-times-day2")
+    without_volunteers = day_two.model_copy(update={"figures": [f for f in day_two.figures if f.attributed_to != "Teral Rescue Volunteers"]})
+    c = _killed([r for r in floods if r.source.id != "river-times-day2"] + [without_volunteers])
+    assert [(e.claimant, e.earlier) for e in c.entries] == [("Valdorian Civil Defence", False), ("Ministry of Health", False)]
+    assert c.disagreement and c.min == 12
+
+
+def test_an_undated_carrier_keeps_a_count_current(floods: list[SourceReport]) -> None:
+    day_one = report(floods, "valley-courier-day1")
+    undated = day_one.model_copy(update={"source": day_one.source.model_copy(update={"published": None})})
+    c = _killed([r for r in floods if r.source.id != "valley-courier-day1"] + [undated])
+    assert not any(e.earlier for e in c.entries) and c.min == 12
+
+
+def test_a_later_lower_count_from_others_is_a_disagreement(floods: list[SourceReport]) -> None:
+    day_one = report(floods, "valley-courier-day1")
+    higher = edit_figure(day_one, "valley-courier-day1:f1", value=35)
+    c = _killed([r for r in floods if r.source.id != "valley-courier-day1"] + [higher])
+    assert not any(e.earlier for e in c.entries) and c.disagreement and (c.min, c.max) == (31, 40)
 
 
 def test_a_revised_missing_count_is_explained(flood_rec: Reconciled) -> None:
