@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from . import __version__
 from .chunk import dedupe_actors, dedupe_claims, dedupe_events, dedupe_figures, split_text
@@ -39,6 +41,7 @@ from .models import (
     Usage,
 )
 from .prompts import Prompt, fence, load_prompt
+from .reconcile import Aliases, is_own_voice, load_aliases
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,61 @@ def _named_in(name: str, text: str) -> bool:
     return align_reporting(name, text, source_id="-")[0] is not None
 
 
+# Words that say what kind of speaker, not which one: "local sources" or "officials" cannot be traced.
+_GENERIC_NAME_WORDS = frozenset(
+    {
+        *("said", "says", "sources", "source", "local", "locales", "locaux", "reports", "report", "media", "médias", "medias"),
+        *("officials", "official", "officiels", "responsables", "forces", "group", "groups", "people", "news", "agency"),
+        *("according", "residents", "habitants", "witnesses", "témoins", "authorities", "autorités", "spokesman"),
+        *("spokeswoman", "spokesperson", "statement", "مصادر", "محلية", "مسؤولون", "وسائل", "إعلام", "شهود", "سكان"),
+    }
+)
+_NAME_WORD = re.compile(r"[^\W\d_]{4,}")
+ATTRIBUTION_BEFORE, ATTRIBUTION_AFTER = 600, 200  # characters around a quote where its speaker must be named
+
+
+@cache
+def _aliases() -> Aliases:
+    return load_aliases()
+
+
+def _key(word: str) -> str:
+    # the first five letters: "russe" matches "russes", "Ministry" matches "ministry's"
+    return word.casefold()[:5]
+
+
+_GENERIC_KEYS = frozenset(map(_key, _GENERIC_NAME_WORDS))
+
+
+def _name_keys(name: str) -> set[str]:
+    return {k for w in _NAME_WORD.findall(name) if (k := _key(w)) not in _GENERIC_KEYS}
+
+
+def attribution_problem(fig: FigureDraft, start: int, end: int, text: str) -> str | None:
+    """A figure's claimant must be named near its quote: by name, alias or a distinctive word of either.
+
+    Lenient on purpose (the article may say "the monitor" two sentences after naming it), so it
+    catches a figure given to someone the passage never mentions, not every loose attribution;
+    speakers described only generically ("local sources") cannot be checked and pass.
+    """
+    who = fig.attributed_to.strip()
+    if not who or is_own_voice(who):
+        return None
+    aliases = _aliases()
+    canonical = aliases.canonical(who)
+    forms = {who, canonical} | {alias for alias, c in aliases.names.items() if c == canonical}
+    keys = set().union(*(_name_keys(form) for form in forms))
+    if not keys:
+        return None
+    window = text[max(0, start - ATTRIBUTION_BEFORE) : end + ATTRIBUTION_AFTER]
+    if keys & {_key(w) for w in _NAME_WORD.findall(window)}:
+        return None
+    return (
+        f"figure {fig.id}: attributed to {who!r}, who is not named in or near its quote; give it to the person or body "
+        "the article says gave the number, or 'the outlet' when the article states it in its own voice"
+    )
+
+
 def verify_draft(draft: ExtractionDraft, text: str) -> list[str]:
     """Every problem in ``draft`` as a sentence the model can act on."""
     problems: list[str] = []
@@ -105,7 +163,7 @@ def verify_draft(draft: ExtractionDraft, text: str) -> list[str]:
         problems.append(f"figure id {dup!r} is used more than once; give each figure its own id")
     for fig in draft.figures:
         ev = quote_ok(f"figure {fig.id}", fig.quote)
-        if ev is not None and (problem := _figure_number_problem(fig, ev.quote)):
+        if ev is not None and (problem := _figure_number_problem(fig, ev.quote) or attribution_problem(fig, ev.start, ev.end, text)):
             problems.append(problem)
     for n, claim in enumerate(draft.claims):
         ev = quote_ok(f"claim {n}", claim.quote)
@@ -164,7 +222,7 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
         ev = evidence("figure", fig, fig.quote)
         if ev is None:
             continue
-        if problem := _figure_number_problem(fig, ev.quote):
+        if problem := _figure_number_problem(fig, ev.quote) or attribution_problem(fig, ev.start, ev.end, text):
             out.dropped.append(Dropped(kind="figure", reason=problem, item=_dump(fig)))
             continue
         if fig.id in fig_ids:

@@ -80,6 +80,11 @@ def _norm(name: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
+def is_own_voice(name: str) -> bool:
+    """True for the article speaking in its own voice ('the outlet')."""
+    return _norm(name) == OWN_VOICE
+
+
 @dataclass(frozen=True)
 class Aliases:
     """Canonical names of claimants and parties, groups of parties, and the claimants that speak for a party."""

@@ -10,6 +10,8 @@ from conftest import FAKE_KEY
 from helpers import CASSETTES, EXAMPLES, FABRICATED, copying, fabricating, run, run_json
 from scripted_server import Reply, ScriptedServer, sequence_then
 
+from summarize.models import FigureDraft
+
 
 def _figures(out: dict) -> list[dict]:
     return [f for r in out["reports"] for f in r["figures"]]
@@ -206,3 +208,54 @@ def test_replay_reproduces_a_recorded_run(tmp_path: Path, capsys: pytest.Capture
     assert code == 0
     strip = lambda out: [{k: v for k, v in r.items() if k != "provenance"} for r in out["reports"]]  # noqa: E731
     assert strip(live) == strip(replayed)
+
+
+# --- who gave a figure must be named near it ---------------------------------------------------------
+
+
+def _fig(who: str) -> FigureDraft:
+    return FigureDraft.model_validate(
+        {"id": "f1", "metric": "killed", "population": "all", "party": None, "value": 31, "low": None, "high": None, "qualifier": "exact",
+         "vague_word": None, "time_window": None, "place": None, "attributed_to": who, "quote": "31", "gloss": None}
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "named"),
+    [
+        ("Ministry of Health", "The flood hit Brask. The ministry said 31 people had died.", True),
+        ("Teral Rescue Volunteers", "The flood hit Brask. The ministry said 31 people had died.", False),
+        ("SOHR", "The Syrian Observatory for Human Rights counted the dead. It said 31 were killed.", True),
+        ("SOHR", "وأوضح المرصد أن 31 قتلوا", True),  # an Arabic alias of the observatory
+        ("Russian reports", "Côté russe, des médias ont fait état de 31 morts.", True),  # a French alias, plural folded
+        ("local sources", "Officials said 31 people had died.", True),  # a generic speaker cannot be traced: not flagged
+        ("the outlet", "Thirty-one people died, 31 of them in the old town.", True),
+        ("SANA", "SOHR said 31 people were killed in the clashes.", False),
+    ],
+)
+def test_a_figures_claimant_must_be_named_near_its_quote(who: str, text: str, named: bool) -> None:
+    from summarize.extract import attribution_problem
+
+    start = text.index("31")
+    problem = attribution_problem(_fig(who), start, start + 2, text)
+    assert (problem is None) == named, problem
+
+
+def test_a_misattributed_figure_is_reasked_then_dropped_and_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    article = EXAMPLES / "floods" / "national-wire-day2.txt"
+    text = article.read_text(encoding="utf-8").split("\n\n", 1)[1].strip()
+    from helpers import copying_answer
+
+    wrong = copying_answer(text)
+    assert wrong["figures"], "the article states numbers"
+    wrong["figures"][0]["attributed_to"] = "Kaveland Border Police"  # named nowhere in the article
+    with ScriptedServer([Reply.answer(wrong)] * 3) as server:
+        code, out, _ = run_json(["extract", str(article), "--base-url", server.url, "--mode", "tools", "--max-reasks", "2"], capsys)
+    assert code == 1 and len(server.requests) == 3, "re-asked twice, then the figure is dropped"
+    assert "Kaveland Border Police" in json.dumps(server.requests[1].body["messages"][-1]) and "not named in or near its quote" in json.dumps(
+        server.requests[1].body["messages"][-1]
+    )
+    report = out["reports"][0]
+    assert all(f["attributed_to"] != "Kaveland Border Police" for f in report["figures"])
+    (dropped,) = [d for d in report["dropped"] if d["kind"] == "figure"]
+    assert "not named in or near its quote" in dropped["reason"]
