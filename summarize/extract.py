@@ -97,7 +97,8 @@ _GENERIC_NAME_WORDS = frozenset(
         *("said", "says", "sources", "source", "local", "locales", "locaux", "reports", "report", "media", "médias", "medias"),
         *("officials", "official", "officiels", "responsables", "forces", "group", "groups", "people", "news", "agency"),
         *("according", "residents", "habitants", "witnesses", "témoins", "authorities", "autorités", "spokesman"),
-        *("spokeswoman", "spokesperson", "statement", "مصادر", "محلية", "مسؤولون", "وسائل", "إعلام", "شهود", "سكان"),
+        *("spokeswoman", "spokesperson", "statement", "field", "terrain", "مصادر", "محلية", "ميدانية", "مسؤولون", "وسائل"),
+        *("إعلام", "شهود", "سكان"),
     }
 )
 _NAME_WORD = re.compile(r"[^\W\d_]{4,}")
@@ -121,14 +122,14 @@ def _name_keys(name: str) -> set[str]:
     return {k for w in _NAME_WORD.findall(name) if (k := _key(w)) not in _GENERIC_KEYS}
 
 
-def attribution_problem(fig: FigureDraft, start: int, end: int, text: str) -> str | None:
-    """A figure's claimant must be named near its quote: by name, alias or a distinctive word of either.
+def attribution_problem(where: str, who: str, start: int, end: int, text: str) -> str | None:
+    """The speaker of a figure or claim must be named near its quote: by name, alias or a distinctive word of either.
 
     Lenient on purpose (the article may say "the monitor" two sentences after naming it), so it
-    catches a figure given to someone the passage never mentions, not every loose attribution;
+    catches an item given to someone the passage never mentions, not every loose attribution;
     speakers described only generically ("local sources") cannot be checked and pass.
     """
-    who = fig.attributed_to.strip()
+    who = who.strip()
     if not who or is_own_voice(who):
         return None
     aliases = _aliases()
@@ -141,8 +142,8 @@ def attribution_problem(fig: FigureDraft, start: int, end: int, text: str) -> st
     if keys & {_key(w) for w in _NAME_WORD.findall(window)}:
         return None
     return (
-        f"figure {fig.id}: attributed to {who!r}, who is not named in or near its quote; give it to the person or body "
-        "the article says gave the number, or 'the outlet' when the article states it in its own voice"
+        f"{where}: attributed to {who!r}, who is not named in or near its quote; give it to the person or body "
+        "the article names as its source, or 'the outlet' when the article states it in its own voice"
     )
 
 
@@ -163,11 +164,15 @@ def verify_draft(draft: ExtractionDraft, text: str) -> list[str]:
         problems.append(f"figure id {dup!r} is used more than once; give each figure its own id")
     for fig in draft.figures:
         ev = quote_ok(f"figure {fig.id}", fig.quote)
-        if ev is not None and (problem := _figure_number_problem(fig, ev.quote) or attribution_problem(fig, ev.start, ev.end, text)):
+        if ev is not None and (
+            problem := _figure_number_problem(fig, ev.quote) or attribution_problem(f"figure {fig.id}", fig.attributed_to, ev.start, ev.end, text)
+        ):
             problems.append(problem)
     for n, claim in enumerate(draft.claims):
         ev = quote_ok(f"claim {n}", claim.quote)
         if ev is not None:
+            if problem := attribution_problem(f"claim {n}", claim.attributed_to, ev.start, ev.end, text):
+                problems.append(problem)
             for term in claim.loaded_terms:
                 if align(term, ev.quote, source_id="-") is None:
                     problems.append(f"claim {n}: loaded term {term!r} is not in its quote; list only words the speaker used")
@@ -222,7 +227,7 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
         ev = evidence("figure", fig, fig.quote)
         if ev is None:
             continue
-        if problem := _figure_number_problem(fig, ev.quote) or attribution_problem(fig, ev.start, ev.end, text):
+        if problem := _figure_number_problem(fig, ev.quote) or attribution_problem(f"figure {fig.id}", fig.attributed_to, ev.start, ev.end, text):
             out.dropped.append(Dropped(kind="figure", reason=problem, item=_dump(fig)))
             continue
         if fig.id in fig_ids:
@@ -238,9 +243,12 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
                 evidence=ev,
             )
         )
-    for claim in draft.claims:
+    for n, claim in enumerate(draft.claims):
         ev = evidence("claim", claim, claim.quote)
         if ev is None:
+            continue
+        if problem := attribution_problem(f"claim {n}", claim.attributed_to, ev.start, ev.end, text):
+            out.dropped.append(Dropped(kind="claim", reason=problem, item=_dump(claim)))
             continue
         terms = [t for t in claim.loaded_terms if align(t, ev.quote, source_id=sid) is not None]
         out.claims.append(

@@ -10,8 +10,6 @@ from conftest import FAKE_KEY
 from helpers import CASSETTES, EXAMPLES, FABRICATED, copying, fabricating, run, run_json
 from scripted_server import Reply, ScriptedServer, sequence_then
 
-from summarize.models import FigureDraft
-
 
 def _figures(out: dict) -> list[dict]:
     return [f for r in out["reports"] for f in r["figures"]]
@@ -213,13 +211,6 @@ def test_replay_reproduces_a_recorded_run(tmp_path: Path, capsys: pytest.Capture
 # --- who gave a figure must be named near it ---------------------------------------------------------
 
 
-def _fig(who: str) -> FigureDraft:
-    return FigureDraft.model_validate(
-        {"id": "f1", "metric": "killed", "population": "all", "party": None, "value": 31, "low": None, "high": None, "qualifier": "exact",
-         "vague_word": None, "time_window": None, "place": None, "attributed_to": who, "quote": "31", "gloss": None}
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize(
     ("who", "text", "named"),
     [
@@ -231,13 +222,15 @@ def _fig(who: str) -> FigureDraft:
         ("local sources", "Officials said 31 people had died.", True),  # a generic speaker cannot be traced: not flagged
         ("the outlet", "Thirty-one people died, 31 of them in the old town.", True),
         ("SANA", "SOHR said 31 people were killed in the clashes.", False),
+        ("Syrian Ministry of Defence", "نقلت سانا عن وزارة الدفاع أن 31 قتلوا", True),  # "وزارة" of the Arabic alias
+        ("field sources", "وتحدثت مصادر ميدانية عن 31 قتيلا", True),  # a kind of speaker, not a name
     ],
 )
 def test_a_figures_claimant_must_be_named_near_its_quote(who: str, text: str, named: bool) -> None:
     from summarize.extract import attribution_problem
 
     start = text.index("31")
-    problem = attribution_problem(_fig(who), start, start + 2, text)
+    problem = attribution_problem("figure f1", who, start, start + 2, text)
     assert (problem is None) == named, problem
 
 
@@ -258,4 +251,22 @@ def test_a_misattributed_figure_is_reasked_then_dropped_and_reported(capsys: pyt
     report = out["reports"][0]
     assert all(f["attributed_to"] != "Kaveland Border Police" for f in report["figures"])
     (dropped,) = [d for d in report["dropped"] if d["kind"] == "figure"]
+    assert "not named in or near its quote" in dropped["reason"]
+
+
+def test_a_misattributed_claim_is_reasked_then_dropped(capsys: pytest.CaptureFixture[str]) -> None:
+    """A loaded word in a claim is only acceptable inside the speaker's attributed quote: the speaker must be real."""
+    article = EXAMPLES / "floods" / "national-wire-day2.txt"
+    text = article.read_text(encoding="utf-8").split("\n\n", 1)[1].strip()
+    from helpers import copying_answer
+
+    wrong = copying_answer(text)
+    wrong["claims"][0]["attributed_to"] = "Kaveland Border Police"
+    with ScriptedServer([Reply.answer(wrong)] * 3) as server:
+        code, out, _ = run_json(["extract", str(article), "--base-url", server.url, "--mode", "tools", "--max-reasks", "2"], capsys)
+    assert code == 1 and len(server.requests) == 3
+    assert "claim 0: attributed to 'Kaveland Border Police'" in json.dumps(server.requests[1].body["messages"][-1])
+    report = out["reports"][0]
+    assert len(report["claims"]) == len(wrong["claims"]) - 1
+    (dropped,) = [d for d in report["dropped"] if d["kind"] == "claim"]
     assert "not named in or near its quote" in dropped["reason"]
