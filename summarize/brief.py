@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .aliases import load_aliases
 from .briefing_models import BriefDraft, Briefing, Reconciled, RemovedSentence, Sentence, SourceSummary
 from .config import Settings
 from .errors import InputError
@@ -20,7 +21,7 @@ from .gates import ClaimIndex, Lexicon, available_languages, build_index, load_l
 from .llm import LLM, CallLabel, verifying
 from .models import CheckResult, PromptRef, SourceReport, Usage
 from .prompts import load_prompt
-from .reconcile import load_aliases, reconcile
+from .reconcile import reconcile
 from .render import format_value
 
 

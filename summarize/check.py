@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 
+from .aliases import load_aliases
 from .brief import BriefOptions, _languages
 from .briefing_models import BriefDraft, Briefing, SentenceDraft, TimelineDraft
 from .gates import build_index, load_lexicon, run_gates
 from .models import CheckResult
-from .reconcile import load_aliases, reconcile
+from .reconcile import reconcile
 
 
 def _evidence_check(b: Briefing) -> CheckResult:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__, api, batch_api, cassette, doctor, evaluate, export, render, render_brief, render_html, schemas
+from .aliases import load_aliases
 from .brief import BriefOptions
 from .config import MODES, PROFILES, Settings, load_settings
 from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
 from .fileio import atomic_write
 from .gates import load_lexicon
 from .models import ExtractionOutput, FailedItem, SourceReport
-from .reconcile import load_aliases
 
 EXIT_CODES = """exit codes:
   0  success: every item extracted and every check passed

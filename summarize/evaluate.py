@@ -38,6 +38,7 @@ from textwrap import shorten
 from rapidfuzz import fuzz, utils
 
 from . import api
+from .aliases import OWN_VOICE, Aliases, load_aliases
 from .brief import BriefOptions, _languages, format_claims, format_sources
 from .briefing_models import BriefDraft, Briefing, FigureComparison, FigureEntry, Reconciled, SentenceDraft
 from .errors import EndpointError, InputError, UsageError
@@ -57,7 +58,7 @@ from .gold_models import (
 )
 from .ground import numbers_in
 from .models import Claim, FigureClaim, SourceReport
-from .reconcile import OWN_VOICE, Aliases, load_aliases, reconcile
+from .reconcile import reconcile
 from .render import format_value
 
 Run = tuple[list[SourceReport], Briefing | None]  # the reports, and the briefing written from them if any

@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from .aliases import OWN_VOICE, Aliases, load_aliases
 from .errors import EXIT_OK, InputError
 from .models import Actor, EventRecord, FigureClaim, Source, SourceReport
-from .reconcile import OWN_VOICE, PARTY_OUTLETS, WORDS, Aliases, load_aliases
+from .reconcile import PARTY_OUTLETS, WORDS
 
 ACLED_COLUMNS = (
     "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type", "sub_event_type",

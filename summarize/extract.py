@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from . import __version__
+from .aliases import Aliases, is_own_voice, load_aliases
 from .chunk import dedupe_actors, dedupe_claims, dedupe_events, dedupe_figures, split_text
 from .config import Settings
 from .dates import resolve_date
@@ -41,7 +42,6 @@ from .models import (
     Usage,
 )
 from .prompts import Prompt, fence, load_prompt
-from .reconcile import Aliases, is_own_voice, load_aliases
 
 log = logging.getLogger(__name__)
 
