@@ -310,14 +310,101 @@ _RULES: list[Rule] = [
 ]
 
 
+# --- French and Arabic: the words that carry a date, rewritten into the English the rules read ---------
+
+_MONTHS_EN = _FULL_MONTHS.split("|")
+_FR_MONTHS = ("janvier", "février|fevrier", "mars", "avril", "mai", "juin", "juillet", "août|aout", "septembre", "octobre", "novembre", "décembre|decembre")
+_FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_FR_NUMBERS = ("un|une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze")
+_FR_PHRASES = (  # longest first: "avant-hier" before "hier"
+    (r"avant[- ]hier", "day before yesterday"),
+    (r"hier\s+soir", "last night"),
+    (r"hier", "yesterday"),
+    (r"aujourd[’']hui|ce\s+matin|cet\s+après-midi|ce\s+soir", "today"),
+    (r"la\s+semaine\s+(?:dernière|passée)", "last week"),
+    (r"le\s+mois\s+(?:dernier|passé)", "last month"),
+    (r"l[’']année\s+(?:dernière|passée)", "last year"),
+    (r"le\s+week-end\s+dernier", "last weekend"),
+    (r"ce\s+week-end", "this weekend"),
+    (r"cette\s+semaine", "this week"),
+    (r"il\s+y\s+a\s+(\w+)\s+jours", r"\1 days ago"),
+    (r"(?:au\s+cours\s+des|durant\s+les|pendant\s+les|ces)\s+(\w+)\s+derniers\s+jours", r"past \1 days"),
+    (r"depuis", "since"),
+    (r"(?:la\s+)?nuit\s+dernière", "last night"),
+    (r"du\s+(\d{1,2})(?:er)?\s+au\s+(\d{1,2})", r"\1 to \2"),  # "du 26 au 28 novembre"
+    (r"à|au", "to"),  # "de mardi à mercredi"
+    (r"demain|la\s+semaine\s+prochaine", "tomorrow"),
+    (r"(\d{1,2})(?:er)?\s+(?=(?:" + "|".join(_FR_MONTHS) + r")\b)", r"\1 "),  # "1er novembre"
+)
+_AR_MONTHS = (
+    ("يناير", "كانون الثاني"), ("فبراير", "شباط"), ("مارس", "آذار"), ("أبريل|ابريل", "نيسان"), ("مايو", "أيار|ايار"),
+    ("يونيو", "حزيران"), ("يوليو", "تموز"), ("أغسطس|اغسطس", "آب"), ("سبتمبر", "أيلول|ايلول"), ("أكتوبر|اكتوبر", "تشرين الأول"),
+    ("نوفمبر", "تشرين الثاني"), ("ديسمبر", "كانون الأول"),
+)  # fmt: skip
+_AR_WEEKDAYS = ("الاثنين|الإثنين", "الثلاثاء", "الأربعاء|الاربعاء", "الخميس", "الجمعة", "السبت", "الأحد|الاحد")
+_AR_PHRASES = (
+    (r"أول\s+(?:من\s+)?أمس", "day before yesterday"),
+    (r"أمس|الأمس|البارحة", "yesterday"),
+    (r"اليوم|صباح\s+اليوم", "today"),
+    (r"الأسبوع\s+الماضي", "last week"),
+    (r"الشهر\s+الماضي", "last month"),
+    (r"العام\s+الماضي|السنة\s+الماضية", "last year"),
+    (r"منذ", "since"),
+    (r"غدا|غداً", "tomorrow"),
+)
+_AR_LETTER = r"[\u0621-\u064a]"
+_AR_PREFIX = r"(?:[وفبل]|يوم\s+)?"  # "and", "on", "by", "for" written onto the word, or "day of"
+
+
+def _rules_fr() -> list[tuple[re.Pattern[str], str]]:
+    words = [(rf"\b(?:{fr})\b", en) for fr, en in zip(_FR_MONTHS, _MONTHS_EN, strict=True)]
+    words += [(rf"\b{fr}\b", en) for fr, en in zip(_FR_WEEKDAYS, _WEEKDAYS, strict=True)]
+    words += [(rf"\b(?:{fr})\b", en) for fr, en in zip(_FR_NUMBERS, list(_NUMBER_WORDS)[2:], strict=True)]
+    return [(re.compile(rf"\b(?:{p})\b" if not p.startswith("(") else p), f" {en} ") for p, en in _FR_PHRASES] + [
+        (re.compile(p), f" {en} ") for p, en in words
+    ]
+
+
+def _rules_ar() -> list[tuple[re.Pattern[str], str]]:
+    pairs = [(f"{a}|{b}", en) for (a, b), en in zip(_AR_MONTHS, _MONTHS_EN, strict=True)]
+    pairs += [(ar, en) for ar, en in zip(_AR_WEEKDAYS, _WEEKDAYS, strict=True)]
+    pairs += list(_AR_PHRASES)
+    return [(re.compile(rf"(?<!{_AR_LETTER}){_AR_PREFIX}(?:{p})(?!{_AR_LETTER})"), f" {en} ") for p, en in pairs]
+
+
+_FRENCH, _ARABIC = _rules_fr(), _rules_ar()
+# French is read only when the expression has a word English never uses for a date: "sept" is seven
+# in French and September in English, "un" is one and the UN.
+_LOOKS_FRENCH = re.compile(
+    r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|f[ée]vrier|avril|juin|juillet|ao[uû]t|septembre|octobre|novembre"
+    r"|d[ée]cembre|hier|aujourd|depuis|derni[eè]re?s?|pass[ée]e?|semaine|jours|demain|nuit|mois|ann[ée]e|le|la|les|du|des|en)\b"
+)
+_SAME_MONTH_TWICE = re.compile(rf"\b({_FULL_MONTHS})\s*/\s*\1\b")  # "تشرين الثاني/نوفمبر" names November twice
+_EASTERN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def _in_english(text: str) -> str:
+    """French and Arabic date words rewritten as the English the rules read; other text is left alone."""
+    text = text.translate(_EASTERN_DIGITS)
+    rules = (_FRENCH if _LOOKS_FRENCH.search(text) else []) + (_ARABIC if re.search(_AR_LETTER, text) else [])
+    if not rules:
+        return text
+    for pattern, english in rules:
+        text = pattern.sub(english, text)
+    return _SAME_MONTH_TWICE.sub(r"\1", " ".join(text.split()))
+
+
 def resolve_date(as_written: str | None, published: dt.date | None) -> ResolvedDate:
-    """Resolve ``as_written`` to a span; relative expressions only against ``published``."""
+    """Resolve ``as_written`` to a span; relative expressions only against ``published``.
+
+    English, French and Arabic expressions are read (the latter two through ``_in_english``)."""
     if as_written is None or not as_written.strip():
         return _unknown("no date given")
     shown = " ".join(as_written.split())
     if len(shown) > 80:
         shown = shown[:77] + "..."
     text = " ".join(as_written.casefold().replace("\u2013", "-").replace("\u2014", "-").replace(",", " ").split())
+    text = _in_english(text)
     for rule in _RULES:
         if (result := rule(text, shown, published)) is not None:
             return result

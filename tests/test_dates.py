@@ -173,3 +173,43 @@ def test_relative_expressions_never_after_publication(published: dt.date, writte
     assert got.start is not None and got.end is not None, got.note
     assert got.start <= got.end <= published
     assert got.precision != "unknown"
+
+
+@pytest.mark.parametrize(
+    ("written", "start", "end"),
+    [
+        ("depuis mercredi", "2024-11-27", "2024-11-29"),
+        ("hier", "2024-11-28", "2024-11-28"),
+        ("avant-hier", "2024-11-27", "2024-11-27"),
+        ("mercredi 27 novembre 2024", "2024-11-27", "2024-11-27"),
+        ("le 27 novembre", "2024-11-27", "2024-11-27"),
+        ("du 26 au 28 novembre", "2024-11-26", "2024-11-28"),
+        ("dans la nuit de mardi à mercredi", "2024-11-26", "2024-11-27"),
+        ("il y a trois jours", "2024-11-26", "2024-11-26"),
+        ("au cours des trois derniers jours", "2024-11-27", "2024-11-29"),
+        ("la semaine dernière", "2024-11-22", "2024-11-28"),
+        ("فجر الأربعاء", "2024-11-27", "2024-11-27"),
+        ("يوم الخميس", "2024-11-28", "2024-11-28"),
+        ("أمس", "2024-11-28", "2024-11-28"),
+        ("أول أمس", "2024-11-27", "2024-11-27"),
+        ("منذ الأربعاء", "2024-11-27", "2024-11-29"),
+        ("27 تشرين الثاني/نوفمبر 2024", "2024-11-27", "2024-11-27"),
+        ("٢٧ نوفمبر", "2024-11-27", "2024-11-27"),
+        ("الأسبوع الماضي", "2024-11-22", "2024-11-28"),
+    ],
+)
+def test_french_and_arabic_expressions_resolve_like_english(written: str, start: str, end: str) -> None:
+    got = resolve_date(written, dt.date(2024, 11, 29))
+    assert (str(got.start), str(got.end)) == (start, end), got.note
+
+
+@pytest.mark.parametrize(("written", "start"), [("Sept. 27", "2024-09-27"), ("UN talks on 3 June", "2024-06-03"), ("Mars 2024", "2024-01-01")])
+def test_english_words_that_look_french_are_read_as_english(written: str, start: str) -> None:
+    # "sept" is seven in French and "un" is one; neither is rewritten in an English expression
+    assert str(resolve_date(written, dt.date(2024, 11, 29)).start) == start
+
+
+def test_future_and_unpublished_foreign_expressions_stay_unresolved() -> None:
+    assert resolve_date("demain", dt.date(2024, 11, 29)).start is None
+    assert resolve_date("غداً", dt.date(2024, 11, 29)).start is None
+    assert resolve_date("hier", None).start is None
