@@ -365,7 +365,92 @@ def numbers_in(s: str) -> set[int]:
 
 
 def number_appears(value: int, s: str) -> bool:
-    return value in numbers_in(s)
+    """Whether a figure's quote states ``value``: digits in any script, English words, or French and
+    Arabic number words (a quote stays in its source language)."""
+    if value in numbers_in(s):
+        return True
+    if not (_AR_LETTER.search(s) or _FR_MARKERS.search(s.casefold())):
+        return False  # English: "per cent" is not a hundred
+    return value in foreign_word_numbers(_DIGIT_SCALED.sub(" # ", _ascii_digits(s)))
+
+
+# French and Arabic number words, for checking figures quoted in those languages. Only for that:
+# a briefing's own sentences are checked with ``numbers_in``, so "les deux camps" is not a count.
+_FR_UNITS = [
+    *("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix"),
+    *("onze", "douze", "treize", "quatorze", "quinze", "seize", "dix-sept", "dix-huit", "dix-neuf"),
+]
+_FR_WORDS = {w: i for i, w in enumerate(_FR_UNITS)} | {"une": 1, "zero": 0}
+_FR_TENS = {"vingt": 20, "vingts": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "septante": 70, "huitante": 80}
+_FR_TENS |= {"octante": 80, "nonante": 90}
+_FR_SCALES = {"cent": 100, "cents": 100, "mille": 1000}
+_FR_MARKERS = re.compile(r"[éèêàçùûôî]|\b(?:le|la|les|des|du|de|et|ont|sont|selon|dans|par|une|au|aux|morts|personnes)\b")
+_AR_LETTER = re.compile(r"[\u0621-\u064a]")
+_AR_UNITS = {
+    **dict.fromkeys(("واحد", "واحدة"), 1), **dict.fromkeys(("اثنان", "اثنين", "اثنتان", "اثنتين"), 2),
+    **dict.fromkeys(("ثلاثة", "ثلاث"), 3), **dict.fromkeys(("أربعة", "أربع", "اربعة", "اربع"), 4),
+    **dict.fromkeys(("خمسة", "خمس"), 5), **dict.fromkeys(("ستة", "ست"), 6), **dict.fromkeys(("سبعة", "سبع"), 7),
+    **dict.fromkeys(("ثمانية", "ثماني", "ثمان"), 8), **dict.fromkeys(("تسعة", "تسع"), 9), **dict.fromkeys(("عشرة", "عشر"), 10),
+}  # fmt: skip
+_AR_TENS = {
+    **dict.fromkeys(("عشرون", "عشرين"), 20), **dict.fromkeys(("ثلاثون", "ثلاثين"), 30), **dict.fromkeys(("أربعون", "أربعين", "اربعين"), 40),
+    **dict.fromkeys(("خمسون", "خمسين"), 50), **dict.fromkeys(("ستون", "ستين"), 60), **dict.fromkeys(("سبعون", "سبعين"), 70),
+    **dict.fromkeys(("ثمانون", "ثمانين"), 80), **dict.fromkeys(("تسعون", "تسعين"), 90),
+}  # fmt: skip
+_AR_SCALES = {**dict.fromkeys(("مئة", "مائة"), 100), **dict.fromkeys(("ألف", "آلاف", "الف"), 1000), **dict.fromkeys(("مليون", "ملايين"), 1_000_000)}
+_AR_WHOLE = {"مئتان": 200, "مئتين": 200, "مئتي": 200, "مائتان": 200, "مائتين": 200, "مائتي": 200, "ألفان": 2000, "ألفين": 2000}
+_AR_WHOLE |= {f"{u}مئة": n * 100 for u, n in (("ثلاث", 3), ("أربع", 4), ("خمس", 5), ("ست", 6), ("سبع", 7), ("ثمان", 8), ("تسع", 9))}
+_AR_WHOLE |= {f"{u}مائة": n * 100 for u, n in (("ثلاث", 3), ("أربع", 4), ("خمس", 5), ("ست", 6), ("سبع", 7), ("ثمان", 8), ("تسع", 9))}
+_QUATRE_VINGT = re.compile(r"quatre-vingts?", re.IGNORECASE)  # 80, and the head of 90 ("quatre-vingt-dix")
+
+
+def _foreign_value(word: str) -> tuple[int, str] | None:
+    """(value, kind) of one French or Arabic number word; Arabic 'and' (و) may be written onto it."""
+    w = word.casefold()
+    for table, kind in ((_FR_WORDS, "unit"), (_FR_TENS, "tens"), (_FR_SCALES, "scale")):
+        if w in table:
+            return table[w], kind
+    for candidate in (w, w[1:] if w.startswith("و") else None):
+        if not candidate:
+            continue
+        for table, kind in ((_AR_UNITS, "unit"), (_AR_TENS, "tens"), (_AR_SCALES, "scale"), (_AR_WHOLE, "whole")):
+            if candidate in table:
+                return table[candidate], kind
+    return None
+
+
+def foreign_word_numbers(s: str) -> set[int]:
+    """Numbers written as French or Arabic words: 'trois', 'vingt-deux', 'quatre-vingt-dix', 'trois cents',
+    'أربعة', 'خمسة وعشرون' (5 and 20), 'ثلاثمئة', 'ثلاثة عشر' (13). A run of number words is one number."""
+    words = [m.group() for m in re.finditer(r"[^\W\d_]+(?:-[^\W\d_]+)*", _QUATRE_VINGT.sub("octante", s))]
+    found: set[int] = set()
+    run: list[tuple[int, str]] = []
+
+    def close() -> None:
+        if not run:
+            return
+        total = current = 0
+        for value, kind in run:
+            if kind == "scale":
+                current = (current or 1) * value
+                if value >= 1000:
+                    total, current = total + current, 0
+            else:
+                current += value
+        found.add(total + current)
+        run.clear()
+
+    for word in words:
+        parts = word.split("-")
+        values = [_foreign_value(p) for p in parts]
+        if all(values):
+            run.extend(v for v in values if v is not None)
+        elif word.casefold() == "et" and run:
+            continue  # "vingt et un"
+        else:
+            close()
+    close()
+    return found
 
 
 def vague_word_appears(word: str, s: str) -> bool:

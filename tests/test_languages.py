@@ -205,3 +205,29 @@ def test_language_flag_reaches_the_briefing_prompt(
     system = body["messages"][0]["content"]
     assert system.rstrip().endswith(expected)
     assert "(English: SANA reported that 4 civilians were killed" in body["messages"][1]["content"], "glosses reach the briefing model"
+
+
+@pytest.mark.parametrize(
+    ("quote", "value"),
+    [
+        ("trois civils ont été tués", 3),
+        ("vingt-deux morts", 22),
+        ("vingt et un blessés", 21),
+        ("quatre-vingt-dix morts", 90),
+        ("deux mille déplacés", 2000),
+        ("مقتل أربعة مدنيين", 4),
+        ("خمسة وعشرون قتيلا", 25),
+        ("ثلاثة عشر جريحا", 13),
+        ("ثلاثمئة شخص", 300),
+    ],
+)
+def test_a_figure_quoted_in_french_or_arabic_words_is_found(quote: str, value: int) -> None:
+    from summarize.ground import number_appears
+
+    assert number_appears(value, quote)
+    assert not number_appears(value + 1, quote), "a run of number words is one number, not its parts"
+
+
+def test_foreign_number_words_do_not_count_in_briefing_sentences() -> None:
+    # the gates read a briefing's own sentences with numbers_in: "les deux camps" is not a count to trace
+    assert numbers_in("les deux camps se sont affrontés") == set()
