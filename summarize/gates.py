@@ -318,6 +318,8 @@ def _quoted_problems(s: _Sentence, index: ClaimIndex, cited: set[str]) -> list[s
 
 def _contest(entry: FigureEntry, comparison: FigureComparison, index: ClaimIndex) -> str | None:
     """Why stating this entry's number needs its claimant named, or None."""
+    if entry.earlier:
+        return f"an earlier count ({entry.claimant}, {entry.as_of}) superseded by later figures"
     if comparison.disagreement:
         others = sorted({e.claimant for e in comparison.entries} - {entry.claimant})
         return f"contested ({entry.claimant} vs {', '.join(others)})"

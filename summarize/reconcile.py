@@ -169,29 +169,39 @@ def _as_of(story: _Story, figures: list[FigureClaim]) -> dt.date | None:
     return None if None in dates else max(d for d in dates if d is not None)
 
 
-def _mark_earlier(metric: str, entries: list[FigureEntry]) -> list[FigureEntry]:
+def _mark_earlier(story: _Story, metric: str, entries: list[FigureEntry]) -> list[FigureEntry]:
     """Flag the earlier counts of a rising toll: published only before the scope's latest figures and below all of them.
 
     "At least 12 dead" on day one, then "31" and "more than 40" from two others on day two, is a toll
     that rose, not a disagreement with day one. The rule is conservative, since hiding a real
     disagreement is worse than showing a stale one: a figure is only called earlier when every
     source carrying it is dated before the latest ones (an undated carrier may be current), it is
-    lower than every latest figure, and at least two *other* independent claimants give those
-    latest figures. One later, higher figure from someone else (153 on the 28th, 238 "over three
-    days" on the 29th) may be a different count as well as a newer one, so it stays a disagreement;
-    so does a later *lower* figure.
+    lower than every latest figure (bounds from "up to"/"fewer than" are not floors), and either its
+    own claimant gives a later figure (a revision) or at least two *other* independent claimants
+    (not parties to the conflict) give the latest ones. One later, higher figure from someone else
+    (153 on the 28th, 238 "over three days" on the 29th) may be a different count as well as a newer
+    one, so it stays a disagreement; so does a later *lower* figure. Sums of parts count as their
+    claimant's figure, dated by their newest part.
     """
     if metric not in RISING_METRICS:
         return entries
-    dated = [(e, b) for e in entries if not e.derived and e.as_of is not None and (b := e.bounds()) is not None]
-    if not dated:
+    dated = [(e, b) for e in entries if e.as_of is not None and (b := e.bounds()) is not None]
+    stated = [(e, b) for e, b in dated if not e.derived]
+    if not stated:
         return entries
-    latest = max(e.as_of for e, _ in dated if e.as_of is not None)
-    floor = min(b[0] for e, b in dated if e.as_of == latest)
-    newest = {e.claimant for e, _ in dated if e.as_of == latest}
-    earlier = {
-        id(e) for e, b in dated if e.as_of is not None and e.as_of < latest and b[1] < floor and len(newest - {e.claimant}) >= 2
-    }
+    latest = max(e.as_of for e, _ in stated if e.as_of is not None)
+    floors = [b[0] for e, b in stated if e.as_of == latest and e.qualifier not in ("up_to", "less_than")]
+    if not floors:
+        return entries
+    floor = min(floors)
+    newest = {e.claimant for e, _ in stated if e.as_of == latest}
+    independent = {c for c in newest if not story.is_party(c, [s for e, _ in stated if e.claimant == c for s in e.source_ids])}
+
+    def superseded(e: FigureEntry, b: tuple[int, int]) -> bool:
+        assert e.as_of is not None
+        return e.as_of < latest and b[1] < floor and (e.claimant in newest or len(independent - {e.claimant}) >= 2)
+
+    earlier = {id(e) for e, b in dated if superseded(e, b)}
     return [e.model_copy(update={"earlier": True}) if id(e) in earlier else e for e in entries]
 
 
@@ -223,6 +233,7 @@ def _derive_groups(story: _Story, scopes: dict[Scope, list[FigureEntry]]) -> Non
                     reported_by=sorted({o for p in chosen for o in p.reported_by}),
                     source_ids=sorted({s for p in chosen for s in p.source_ids}),
                     published=min((p.published for p in chosen if p.published), default=None),
+                    as_of=None if any(p.as_of is None for p in chosen) else max(p.as_of for p in chosen if p.as_of),
                     derived_from=_ids(i for p in chosen for i in p.figure_ids),
                     rule=f"sum of {claimant}'s figures for {listed}",
                 )
@@ -262,7 +273,7 @@ def _notes(story: _Story, entries: list[FigureEntry]) -> list[str]:
     if len(places) > 1:
         notes.append("places differ: " + " vs ".join(f"'{p}' ({_and(sorted(cs))})" for p, cs in sorted(places.items())))
     notes += [f"{e.claimant}'s {e.value} is derived: {e.rule}" for e in entries if e.derived]
-    latest = max((e.as_of for e in entries if e.as_of and not e.earlier), default=None)
+    latest = max((e.as_of for e in entries if e.as_of and not e.earlier and not e.derived and e.bounds()), default=None)
     for e in entries:
         if e.earlier:
             notes.append(
@@ -278,7 +289,7 @@ def _notes(story: _Story, entries: list[FigureEntry]) -> list[str]:
 
 def _comparison(story: _Story, scope: Scope, entries: list[FigureEntry]) -> FigureComparison:
     metric, population, party = scope
-    entries = sorted(_mark_earlier(metric, entries), key=_entry_order)
+    entries = sorted(_mark_earlier(story, metric, entries), key=_entry_order)
     current = [e for e in entries if not e.earlier]
     bounds = [b for e in current if (b := e.bounds())]
     reported = [b for e in current if not e.derived and (b := e.bounds())]
@@ -324,7 +335,7 @@ def _not_comparable(comparisons: list[FigureComparison]) -> list[NotComparable]:
             later = [t for t in latest if t.as_of == as_of]
             ids = _ids_of(e) + _ids(i for t in later for i in _ids_of(t))
             reason = f"different dates: {e.claimant}'s count of {e.as_of} is lower than every figure of {as_of}, an earlier count of a rising toll"
-            found.append(NotComparable(figure_ids=ids, claimants=[e.claimant, *sorted({t.claimant for t in later})], reason=reason))
+            found.append(NotComparable(figure_ids=ids, claimants=[e.claimant, *sorted({t.claimant for t in later} - {e.claimant})], reason=reason))
     return found
 
 

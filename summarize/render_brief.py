@@ -83,7 +83,7 @@ def briefing_markdown(b: Briefing) -> str:
             lines += [f"- Possible explanation: {e}" for e in d.possible_explanations] + [""]
     if rec.not_comparable:
         lines += (
-            ["## Not comparable (different scope)", ""]
+            ["## Not comparable", ""]
             + [f"- {', '.join(n.claimants)}: {n.reason} ({', '.join(n.figure_ids)})" for n in rec.not_comparable]
             + [""]
         )

@@ -351,7 +351,7 @@ def _briefing_sections(b: Briefing, a: _Anchors) -> list[tuple[str, str, str]]:
         out.append(("disagreements", "Disagreements", "\n".join(parts)))
     add(
         "not-comparable",
-        "Not comparable (different scope)",
+        "Not comparable",
         [f"{_e(', '.join(n.claimants))}: {_e(n.reason)} ({_links(n.figure_ids, a)})" for n in rec.not_comparable],
     )
     add(

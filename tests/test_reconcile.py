@@ -291,6 +291,48 @@ def test_a_later_lower_count_from_others_is_a_disagreement(floods: list[SourceRe
     assert not any(e.earlier for e in c.entries) and c.disagreement and (c.min, c.max) == (31, 40)
 
 
+def _swap(floods: list[SourceReport], *edited: SourceReport) -> list[SourceReport]:
+    ids = {r.source.id for r in edited}
+    return [r for r in floods if r.source.id not in ids] + list(edited)
+
+
+def test_an_earlier_count_still_needs_its_claimant_in_a_briefing(floods: list[SourceReport]) -> None:
+    # day two agrees on 31: nothing is in dispute, but "12 were killed" in the briefing's own voice would be stale
+    agree = edit_figure(report(floods, "river-times-day2"), "river-times-day2:f2", value=31, qualifier="exact")
+    c = _killed(_swap(floods, agree))
+    early = entry(c, "Valdorian Civil Defence")
+    assert early.earlier and not c.disagreement
+    from summarize.gates import _contest
+
+    assert "earlier count (Valdorian Civil Defence, 2025-04-09)" in (_contest(early, c, None) or "")  # type: ignore[arg-type]
+
+
+def test_a_claimants_own_later_figure_supersedes_its_earlier_one(floods: list[SourceReport]) -> None:
+    own = edit_figure(report(floods, "valley-courier-day1"), "valley-courier-day1:f1", attributed_to="Ministry of Health", value=10)
+    c = _killed(_swap(floods, own))
+    assert entry(c, "Ministry of Health", 10).earlier and not entry(c, "Ministry of Health", 31).earlier
+    assert (c.min, c.max) == (31, 40)
+
+
+def test_later_figures_from_parties_alone_do_not_set_an_independent_count_aside(floods: list[SourceReport]) -> None:
+    state = [
+        r.model_copy(update={"source": r.source.model_copy(update={"outlet_type": "state_media"})})
+        for r in floods
+        if r.source.id in ("national-wire-day2", "river-times-day2")
+    ]
+    c = _killed(_swap(floods, *state))
+    assert not entry(c, "Valdorian Civil Defence").earlier and c.min == 12
+
+
+def test_upper_bounds_are_not_floors_for_setting_a_count_aside(floods: list[SourceReport]) -> None:
+    day_one = edit_figure(report(floods, "valley-courier-day1"), "valley-courier-day1:f1", value=45, qualifier="at_least")
+    wire = edit_figure(report(floods, "national-wire-day2"), "national-wire-day2:f1", value=50, qualifier="up_to")
+    times = edit_figure(report(floods, "river-times-day2"), "river-times-day2:f1", value=50, qualifier="up_to")
+    times = edit_figure(times, "river-times-day2:f2", value=60, qualifier="less_than")
+    c = _killed(_swap(floods, day_one, wire, times))
+    assert not entry(c, "Valdorian Civil Defence").earlier
+
+
 def test_a_revised_missing_count_is_explained(flood_rec: Reconciled) -> None:
     c = comparison(flood_rec, "missing|all|")
     assert (c.claimants, c.comparable, c.disagreement) == (1, False, False)
