@@ -374,13 +374,17 @@ def write_outputs(out: Path, store: Store, run: BatchRun, items: Sequence[BatchI
 
 def run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, on_event: Event | None = None) -> BatchResult:
     """Collect, extract, brief, write. The LLM session (and its cassette) is opened here."""
-    # What exists now (modules, schemas) and the inputs outlive the run: keep the collector from
-    # walking them again and again. A full collection over them stalls every worker for ~0.1 s.
-    gc.freeze()
+    # What exists now (modules, schemas, the SDK's types) outlives the run: keep the collector from
+    # walking it again and again; a full collection over it stalls every worker for ~0.1 s. A caller
+    # that froze objects itself (a fork server, say) keeps its own freeze: we leave it alone.
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.freeze()
     try:
         return _run_batch(inputs, settings, options, on_event)
     finally:
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 def _run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, on_event: Event | None) -> BatchResult:

@@ -313,10 +313,17 @@ _RULES: list[Rule] = [
 # --- French and Arabic: the words that carry a date, rewritten into the English the rules read ---------
 
 _MONTHS_EN = _FULL_MONTHS.split("|")
-_FR_MONTHS = ("janvier", "février|fevrier", "mars", "avril", "mai", "juin", "juillet", "août|aout", "septembre", "octobre", "novembre", "décembre|decembre")
+_FR_MONTHS = (
+    "janvier|janv", "février|fevrier|févr|fevr", "mars", "avril|avr", "mai", "juin", "juillet|juil", "août|aout",
+    r"septembre|sept(?=\.?\s+\d{4}|\.?$)|sept(?=\.)", "octobre|oct", "novembre|nov", "décembre|decembre|déc|dec",
+)  # "sept" is September before a year, a full stop or the end ("le 3 sept. 2024"), else seven
 _FR_WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_FR_WD = "|".join(_FR_WEEKDAYS)
 _FR_NUMBERS = ("un|une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze", "douze")
 _FR_PHRASES = (  # longest first: "avant-hier" before "hier"
+    (r"\S+-là", "earlier"),  # "cette semaine-là", "ce jour-là": a time named by the story, not the calendar
+    (rf"({_FR_WD})\s+(?:dernier|passé)", r"last \1"),
+    (rf"({_FR_WD})\s+prochain", r"next \1"),
     (r"avant[- ]hier", "day before yesterday"),
     (r"hier\s+soir", "last night"),
     (r"hier", "yesterday"),
@@ -332,9 +339,13 @@ _FR_PHRASES = (  # longest first: "avant-hier" before "hier"
     (r"depuis", "since"),
     (r"(?:la\s+)?nuit\s+dernière", "last night"),
     (r"du\s+(\d{1,2})(?:er)?\s+au\s+(\d{1,2})", r"\1 to \2"),  # "du 26 au 28 novembre"
+    (r"entre\s+(?:le\s+)?(\d{1,2})(?:er)?\s+et\s+(?:le\s+)?(\d{1,2})", r"\1 to \2"),  # "entre le 20 et le 25 novembre"
+    (r"(\d{1,2})\s+et\s+(\d{1,2})", r"\1 and \2"),  # "les 26 et 27 novembre"
     (r"à|au", "to"),  # "de mardi à mercredi"
     (r"demain|la\s+semaine\s+prochaine", "tomorrow"),
-    (r"(\d{1,2})(?:er)?\s+(?=(?:" + "|".join(_FR_MONTHS) + r")\b)", r"\1 "),  # "1er novembre"
+    (r"mi-", "mid "),
+    (r"en", "in"),  # "en novembre"
+    (r"(\d{1,2})(?:er)?\s+(?=(?:" + "|".join(_FR_MONTHS) + r"))", r"\1 "),  # "1er novembre"
 )
 _AR_MONTHS = (
     ("يناير", "كانون الثاني"), ("فبراير", "شباط"), ("مارس", "آذار"), ("أبريل|ابريل", "نيسان"), ("مايو", "أيار|ايار"),
@@ -343,45 +354,54 @@ _AR_MONTHS = (
 )  # fmt: skip
 _AR_WEEKDAYS = ("الاثنين|الإثنين", "الثلاثاء", "الأربعاء|الاربعاء", "الخميس", "الجمعة", "السبت", "الأحد|الاحد")
 _AR_PHRASES = (
-    (r"أول\s+(?:من\s+)?أمس", "day before yesterday"),
+    (r"أول\s+(?:من\s+)?أمس|أمس\s+الأول", "day before yesterday"),
     (r"أمس|الأمس|البارحة", "yesterday"),
-    (r"اليوم|صباح\s+اليوم", "today"),
+    (r"(?<!ذلك\s)(?<!هذا\s)(?:صباح\s+|مساء\s+)?اليوم(?!\s+التالي)", "today"),
+    (r"(?:ذلك|هذا)\s+اليوم|اليوم\s+التالي", "earlier"),  # "that day", "the next day": the story's time, not the calendar's
     (r"الأسبوع\s+الماضي", "last week"),
     (r"الشهر\s+الماضي", "last month"),
     (r"العام\s+الماضي|السنة\s+الماضية", "last year"),
     (r"منذ", "since"),
     (r"غدا|غداً", "tomorrow"),
+    (r"إلى|حتى", "to"),
 )
 _AR_LETTER = r"[\u0621-\u064a]"
 _AR_PREFIX = r"(?:[وفبل]|يوم\s+)?"  # "and", "on", "by", "for" written onto the word, or "day of"
 
 
 def _rules_fr() -> list[tuple[re.Pattern[str], str]]:
-    words = [(rf"\b(?:{fr})\b", en) for fr, en in zip(_FR_MONTHS, _MONTHS_EN, strict=True)]
+    words = [(rf"\b(?:{fr})(?:\.|(?!\w))", en) for fr, en in zip(_FR_MONTHS, _MONTHS_EN, strict=True)]
     words += [(rf"\b{fr}\b", en) for fr, en in zip(_FR_WEEKDAYS, _WEEKDAYS, strict=True)]
     words += [(rf"\b(?:{fr})\b", en) for fr, en in zip(_FR_NUMBERS, list(_NUMBER_WORDS)[2:], strict=True)]
-    return [(re.compile(rf"\b(?:{p})\b" if not p.startswith("(") else p), f" {en} ") for p, en in _FR_PHRASES] + [
+    return [(re.compile(rf"\b(?:{p})\b" if not p.startswith(("(", r"\S")) else p), f" {en} ") for p, en in _FR_PHRASES] + [
         (re.compile(p), f" {en} ") for p, en in words
     ]
 
 
 def _rules_ar() -> list[tuple[re.Pattern[str], str]]:
-    pairs = [(f"{a}|{b}", en) for (a, b), en in zip(_AR_MONTHS, _MONTHS_EN, strict=True)]
-    pairs += [(ar, en) for ar, en in zip(_AR_WEEKDAYS, _WEEKDAYS, strict=True)]
-    pairs += list(_AR_PHRASES)
-    return [(re.compile(rf"(?<!{_AR_LETTER}){_AR_PREFIX}(?:{p})(?!{_AR_LETTER})"), f" {en} ") for p, en in pairs]
+    wd = [(ar, en) for ar, en in zip(_AR_WEEKDAYS, _WEEKDAYS, strict=True)]
+    pairs = [(rf"(?:{ar})\s+(?:الماضي|الماضية)", f"last {en}") for ar, en in wd]
+    pairs += [(rf"(?:{ar})\s+(?:المقبل|المقبلة|القادم|القادمة)", f"next {en}") for ar, en in wd]
+    pairs += [(f"{a}|{b}", en) for (a, b), en in zip(_AR_MONTHS, _MONTHS_EN, strict=True)]
+    pairs += wd + list(_AR_PHRASES)
+    rules = [(re.compile(rf"(?<!{_AR_LETTER}){_AR_PREFIX}(?:{p})(?!{_AR_LETTER})"), f" {en} ") for p, en in pairs]
+    rules.append((re.compile(r"(?<!\w)من\s+(?=\d)"), " "))  # "من 26 إلى 28"
+    rules.append((re.compile(r"(?<!\w)و(?=\d)"), " and "))  # "بين 26 و28"
+    rules.append((re.compile(r"(?<!\w)بين\s+(?=\d)"), " "))
+    return rules
 
 
 _FRENCH, _ARABIC = _rules_fr(), _rules_ar()
 # French is read only when the expression has a word English never uses for a date: "sept" is seven
-# in French and September in English, "un" is one and the UN.
+# in French and September in English, "un" is one and the UN, "le"/"la"/"des" start English names
+# ("Les Cayes", "Des Moines"); "3 sept. 2024" alone is read as English, which gives the same day.
 _LOOKS_FRENCH = re.compile(
-    r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|f[ée]vrier|avril|juin|juillet|ao[uû]t|septembre|octobre|novembre"
-    r"|d[ée]cembre|hier|aujourd|depuis|derni[eè]re?s?|pass[ée]e?|semaine|jours|demain|nuit|mois|ann[ée]e|le|la|les|du|des|en)\b"
+    r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|janv|f[ée]vrier|f[ée]vr|avril|juin|juillet|juil|ao[uû]t"
+    r"|septembre|octobre|novembre|d[ée]cembre|d[ée]c|hier|aujourd|depuis|derni[eè]re?s?|semaine|jours|demain|nuit|mois|ann[ée]e"
+    r"|ce|cet|cette|soir|matin|prochaine?|entre)\b|\d\s+(?:mai|mars)\b|\bmi-"
 )
 _SAME_MONTH_TWICE = re.compile(rf"\b({_FULL_MONTHS})\s*/\s*\1\b")  # "تشرين الثاني/نوفمبر" names November twice
 _EASTERN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-
 
 def _in_english(text: str) -> str:
     """French and Arabic date words rewritten as the English the rules read; other text is left alone."""

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
 from . import __version__
-from .aliases import Aliases, is_own_voice, load_aliases
+from .attribution import attribution_problem
 from .chunk import dedupe_actors, dedupe_claims, dedupe_events, dedupe_figures, split_text
 from .config import Settings
 from .dates import resolve_date
@@ -89,62 +87,6 @@ def align_reporting(quote: str, text: str, *, source_id: str) -> tuple[Evidence 
 def _named_in(name: str, text: str) -> bool:
     # A name that appears only in a passage addressing the model is not named by the reporting.
     return align_reporting(name, text, source_id="-")[0] is not None
-
-
-# Words that say what kind of speaker, not which one: "local sources" or "officials" cannot be traced.
-_GENERIC_NAME_WORDS = frozenset(
-    {
-        *("said", "says", "sources", "source", "local", "locales", "locaux", "reports", "report", "media", "médias", "medias"),
-        *("officials", "official", "officiels", "responsables", "forces", "group", "groups", "people", "news", "agency"),
-        *("according", "residents", "habitants", "witnesses", "témoins", "authorities", "autorités", "spokesman"),
-        *("spokeswoman", "spokesperson", "statement", "field", "terrain", "مصادر", "محلية", "ميدانية", "مسؤولون", "وسائل"),
-        *("إعلام", "شهود", "سكان"),
-    }
-)
-_NAME_WORD = re.compile(r"[^\W\d_]{4,}")
-ATTRIBUTION_BEFORE, ATTRIBUTION_AFTER = 600, 200  # characters around a quote where its speaker must be named
-
-
-@cache
-def _aliases() -> Aliases:
-    return load_aliases()
-
-
-def _key(word: str) -> str:
-    # the first five letters: "russe" matches "russes", "Ministry" matches "ministry's"
-    return word.casefold()[:5]
-
-
-_GENERIC_KEYS = frozenset(map(_key, _GENERIC_NAME_WORDS))
-
-
-def _name_keys(name: str) -> set[str]:
-    return {k for w in _NAME_WORD.findall(name) if (k := _key(w)) not in _GENERIC_KEYS}
-
-
-def attribution_problem(where: str, who: str, start: int, end: int, text: str) -> str | None:
-    """The speaker of a figure or claim must be named near its quote: by name, alias or a distinctive word of either.
-
-    Lenient on purpose (the article may say "the monitor" two sentences after naming it), so it
-    catches an item given to someone the passage never mentions, not every loose attribution;
-    speakers described only generically ("local sources") cannot be checked and pass.
-    """
-    who = who.strip()
-    if not who or is_own_voice(who):
-        return None
-    aliases = _aliases()
-    canonical = aliases.canonical(who)
-    forms = {who, canonical} | {alias for alias, c in aliases.names.items() if c == canonical}
-    keys = set().union(*(_name_keys(form) for form in forms))
-    if not keys:
-        return None
-    window = text[max(0, start - ATTRIBUTION_BEFORE) : end + ATTRIBUTION_AFTER]
-    if keys & {_key(w) for w in _NAME_WORD.findall(window)}:
-        return None
-    return (
-        f"{where}: attributed to {who!r}, who is not named in or near its quote; give it to the person or body "
-        "the article names as its source, or 'the outlet' when the article states it in its own voice"
-    )
 
 
 def verify_draft(draft: ExtractionDraft, text: str) -> list[str]:

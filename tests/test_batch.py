@@ -283,6 +283,15 @@ def test_a_run_freezes_the_collector_only_while_it_runs(tmp_path: Path) -> None:
             run_batch([str(tmp_path / "more")], settings, BatchOptions(out=tmp_path / "out2", brief=False), on_event=stop)
         assert gc.get_freeze_count() == 0
 
+        gc.freeze()  # a caller's own freeze survives the run
+        try:
+            before = gc.get_freeze_count()
+            run_batch([str(tmp_path / "in")], settings, BatchOptions(out=tmp_path / "out3", brief=False))
+            # still frozen (objects freed by reference counting during the run leave the count a little lower)
+            assert gc.get_freeze_count() > 0.9 * before
+        finally:
+            gc.unfreeze()
+
 
 def test_chat_requests_go_out_as_json_with_the_sdk_body(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Bodies are serialised by us and posted as bytes: the endpoint must still see a JSON request

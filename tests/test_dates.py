@@ -196,6 +196,17 @@ def test_relative_expressions_never_after_publication(published: dt.date, writte
         ("27 تشرين الثاني/نوفمبر 2024", "2024-11-27", "2024-11-27"),
         ("٢٧ نوفمبر", "2024-11-27", "2024-11-27"),
         ("الأسبوع الماضي", "2024-11-22", "2024-11-28"),
+        ("samedi 7 sept.", "2024-09-07", "2024-09-07"),
+        ("le 3 févr. 2024", "2024-02-03", "2024-02-03"),
+        ("27 mai 2024", "2024-05-27", "2024-05-27"),
+        ("vendredi dernier", "2024-11-22", "2024-11-22"),
+        ("الجمعة الماضية", "2024-11-22", "2024-11-22"),
+        ("les 26 et 27 novembre", "2024-11-26", "2024-11-27"),
+        ("entre le 20 et le 25 novembre", "2024-11-20", "2024-11-25"),
+        ("بين 26 و28 نوفمبر", "2024-11-26", "2024-11-28"),
+        ("من 26 إلى 28 نوفمبر", "2024-11-26", "2024-11-28"),
+        ("أمس الأول", "2024-11-27", "2024-11-27"),
+        ("ce soir", "2024-11-29", "2024-11-29"),
     ],
 )
 def test_french_and_arabic_expressions_resolve_like_english(written: str, start: str, end: str) -> None:
@@ -203,13 +214,27 @@ def test_french_and_arabic_expressions_resolve_like_english(written: str, start:
     assert (str(got.start), str(got.end)) == (start, end), got.note
 
 
-@pytest.mark.parametrize(("written", "start"), [("Sept. 27", "2024-09-27"), ("UN talks on 3 June", "2024-06-03"), ("Mars 2024", "2024-01-01")])
+@pytest.mark.parametrize(
+    ("written", "start"),
+    [
+        ("Sept. 27", "2024-09-27"),
+        ("UN talks on 3 June", "2024-06-03"),
+        ("Mars 2024", "2024-01-01"),
+        ("11 Sept in LA", "2024-09-11"),
+        ("on 11 Sept in Les Cayes", "2024-09-11"),
+        ("at dawn on 3 Sept, Des Moines", "2024-09-03"),
+    ],
+)
 def test_english_words_that_look_french_are_read_as_english(written: str, start: str) -> None:
     # "sept" is seven in French and "un" is one; neither is rewritten in an English expression
     assert str(resolve_date(written, dt.date(2024, 11, 29)).start) == start
 
 
-def test_future_and_unpublished_foreign_expressions_stay_unresolved() -> None:
-    assert resolve_date("demain", dt.date(2024, 11, 29)).start is None
-    assert resolve_date("غداً", dt.date(2024, 11, 29)).start is None
+@pytest.mark.parametrize("written", ["demain", "غداً", "mardi prochain", "الثلاثاء المقبل", "في ذلك اليوم", "في اليوم التالي", "cette semaine-là"])
+def test_future_and_story_relative_foreign_expressions_stay_unresolved(written: str) -> None:
+    # "the next day" or "that week" count from the story's own time, which only the reader knows
+    assert resolve_date(written, dt.date(2024, 11, 29)).start is None
+
+
+def test_foreign_relative_dates_need_a_publication_date() -> None:
     assert resolve_date("hier", None).start is None

@@ -224,6 +224,12 @@ def test_replay_reproduces_a_recorded_run(tmp_path: Path, capsys: pytest.Capture
         ("SANA", "SOHR said 31 people were killed in the clashes.", False),
         ("Syrian Ministry of Defence", "نقلت سانا عن وزارة الدفاع أن 31 قتلوا", True),  # "وزارة" of the Arabic alias
         ("field sources", "وتحدثت مصادر ميدانية عن 31 قتيلا", True),  # a kind of speaker, not a name
+        ("United Nations", "The UN said 31 people died.", True),  # initials
+        ("Médecins Sans Frontières", "MSF said 31 patients died.", True),
+        ("Xi Jinping", "Mr Xi said 31 projects were signed.", True),  # a short name
+        ("وزارة الصحة", "وقالت الوزارة إن 31 قتلوا", True),  # the article "ال" written onto the word
+        ("Hezbollah", "وقال حزب الله إن 31 قتلوا", True),  # named in another script: cannot be checked
+        ("IDF", "Hamas said 31 soldiers died.", False),  # a short name is checked too
     ],
 )
 def test_a_figures_claimant_must_be_named_near_its_quote(who: str, text: str, named: bool) -> None:
