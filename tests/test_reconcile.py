@@ -507,3 +507,16 @@ def test_empty_input_reconciles_to_nothing_but_the_injured_gap() -> None:
     rec = reconcile([])
     assert (rec.comparisons, rec.disagreements, rec.consensus, rec.aliases) == ([], [], [], {})
     assert [g.question for g in rec.gaps] == ["No source gives a number of injured."]
+
+
+def test_a_sum_of_parts_is_dated_by_its_parts_and_can_be_an_earlier_count(aleppo: list[SourceReport]) -> None:
+    # SOHR's 80 HTS + 19 SNA (28 Nov) sum to 99; two independent claimants give higher opposition tolls on 29 Nov
+    wire = report(aleppo, "regional-wire")
+    local, sana = (figure(aleppo, "regional-wire", v) for v in (238, 4))
+    opposition = {"population": "combatants", "party": "opposition fighters"}
+    wire = edit_figure(wire, local.id, value=200, **opposition)
+    wire = edit_figure(wire, sana.id, value=250, attributed_to="Turkish security sources", **opposition)
+    c = comparison(reconcile(_swap(aleppo, wire)), "killed|combatants|opposition fighters")
+    sohr = entry(c, "SOHR")
+    assert sohr.derived and str(sohr.as_of) == "2024-11-28" and sohr.earlier
+    assert c.min == 200
