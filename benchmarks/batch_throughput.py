@@ -49,13 +49,13 @@ from pathlib import Path
 from typing import Any
 
 from summarize import __version__
-from summarize.batch import BatchOptions, BatchResult, run_batch
-from summarize.batch_inputs import collect
+from summarize.batch.inputs import collect
+from summarize.batch.runner import BatchOptions, BatchResult, run_batch
 from summarize.config import Settings, load_settings
-from summarize.extract import extract_source
-from summarize.llm import LLM
-from summarize.models import SourceReport
-from summarize.prompts import load_prompt
+from summarize.extract.extractor import extract_source
+from summarize.llm.client import LLM
+from summarize.llm.prompts import load_prompt
+from summarize.models.report import SourceReport
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = ROOT / "benchmarks" / "limit_server.py"

@@ -28,10 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from summarize import grouping
-from summarize.grouping import completeness, group_auto, group_by_directory, pairwise_scores, purity
-from summarize.models import Source
-from summarize.sources import read_sources
+from summarize.batch import grouping
+from summarize.batch.grouping import completeness, group_auto, group_by_directory, pairwise_scores, purity
+from summarize.models.report import Source
+from summarize.sources.files import read_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "corpus"

@@ -1,3 +1,3 @@
-from .cli import main
+from summarize.cli.main import main
 
 main()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
+from summarize.errors import ConfigError
 
 BUNDLED_ALIASES = Path(__file__).parent / "data" / "aliases.toml"
 OWN_VOICE = "the outlet"  # what extraction writes when an article states something in its own voice

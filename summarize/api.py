@@ -10,17 +10,17 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from .brief import BriefOptions, brief_reports
-from .briefing_models import Briefing
-from .cassette import cassette, unplayed
-from .check import recheck
-from .config import Settings
-from .errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError
-from .extract import extract_many
-from .llm import LLM, CallRecord
-from .models import CheckResult, ExtractionOutput, FailedItem, Source, SourceReport
-from .ratelimit import Limiter
-from .sources import read_sources
+from summarize.brief.writer import BriefOptions, brief_reports
+from summarize.config import Settings
+from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError
+from summarize.extract.extractor import extract_many
+from summarize.gate.check import recheck
+from summarize.llm.cassette import cassette, unplayed
+from summarize.llm.client import LLM, CallRecord
+from summarize.llm.ratelimit import Limiter
+from summarize.models.briefing import Briefing
+from summarize.models.report import CheckResult, ExtractionOutput, FailedItem, Source, SourceReport
+from summarize.sources.files import read_sources
 
 log = logging.getLogger("summarize")
 

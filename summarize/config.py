@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from summarize.errors import ConfigError
 
 DEFAULT_MODEL = "gpt-4o-mini"
 MODES = ("tools", "json_schema", "json")

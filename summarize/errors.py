@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .models import Usage
+    from summarize.models.report import Usage
 
 
 class SummarizeError(Exception):

@@ -9,7 +9,7 @@ from typing import Any
 
 from scripted_server import Reply, fenced_sources
 
-from summarize.cli import cli
+from summarize.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

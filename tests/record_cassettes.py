@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 from scripted_server import Reply, ScriptedServer, answers_by_source  # noqa: E402
 
-from summarize.cli import cli  # noqa: E402
+from summarize.cli.main import cli  # noqa: E402
 
 ANSWERS = HERE / "fixtures" / "answers"
 BRIEFS = HERE / "fixtures" / "briefs"

@@ -21,7 +21,7 @@ import pytest
 from helpers import EXAMPLES, ROOT, copying, run, run_json
 from scripted_server import ScriptedServer
 
-from summarize.sources import DEFAULT_MAX_BYTES
+from summarize.sources.files import DEFAULT_MAX_BYTES
 
 FIXTURES = ROOT / "tests" / "fixtures" / "bad_inputs"
 GOOD = EXAMPLES / "floods" / "river-times-day2.txt"

@@ -13,7 +13,7 @@ from helpers import EXAMPLES, copying, run
 from record_cassettes import authored_responder
 from scripted_server import Reply, ScriptedServer
 
-from summarize.ratelimit import Limiter, parse_duration
+from summarize.llm.ratelimit import Limiter, parse_duration
 
 
 def write_articles(root: Path, n: int, *, stories: int = 1) -> list[Path]:
@@ -258,7 +258,7 @@ def test_a_run_freezes_the_collector_only_while_it_runs(tmp_path: Path) -> None:
     afterwards, also when the run stops with an exception."""
     import gc
 
-    from summarize.batch import BatchOptions, run_batch
+    from summarize.batch.runner import BatchOptions, run_batch
     from summarize.config import load_settings
 
     write_articles(tmp_path / "in", 3)

@@ -17,7 +17,7 @@ from helpers import EXAMPLES, FABRICATED, copying, run
 from record_cassettes import authored_responder, load_answers, requested_schema
 from scripted_server import Reply, ScriptedServer, _completion, fenced_sources
 
-from summarize.batch_api import read_state
+from summarize.batch.batch_api import read_state
 
 STORIES = [str(EXAMPLES / "aleppo"), str(EXAMPLES / "floods")]
 MODEL = ["--model", "gpt-4o-mini"]

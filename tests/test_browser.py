@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from helpers import CASSETTES, EXAMPLES
 
-from summarize.briefing_models import Briefing
-from summarize.cli import cli
-from summarize.render_html import briefing_html
+from summarize.cli.main import cli
+from summarize.models.briefing import Briefing
+from summarize.render.html import briefing_html
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from summarize.chunk import (
+from summarize.extract.chunk import (
     DEFAULT_MAX_CHARS,
     Chunk,
     dedupe_actors,
@@ -18,7 +18,7 @@ from summarize.chunk import (
     dedupe_figures,
     split_text,
 )
-from summarize.models import Actor, Claim, EventRecord, Evidence, FigureClaim, Location
+from summarize.models.report import Actor, Claim, EventRecord, Evidence, FigureClaim, Location
 
 # --- split_text -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from helpers import ROOT, copying
 from scripted_server import ScriptedServer
 from test_batch import write_articles
 
-from summarize.cli import cli
+from summarize.cli.main import cli
 
 N_ITEMS = 60
 

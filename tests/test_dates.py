@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from summarize.dates import ResolvedDate, resolve_date
+from summarize.ground.dates import ResolvedDate, resolve_date
 
 THURSDAY = dt.date(2024, 11, 28)
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]

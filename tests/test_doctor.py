@@ -12,7 +12,8 @@ from conftest import FAKE_KEY
 from helpers import CASSETTES
 from scripted_server import Reply, ScriptedServer
 
-from summarize import cli, doctor
+from summarize.cli import doctor
+from summarize.cli import main as cli
 from summarize.config import load_settings
 
 PROBE_OK = {"answer": "ok", "number": 7}

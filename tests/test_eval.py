@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from summarize import api, evaluate
-from summarize.briefing_models import Briefing, RemovedSentence, Sentence
-from summarize.cli import _common
+from summarize import api
+from summarize.cli.main import _common
 from summarize.config import load_settings
 from summarize.errors import EndpointError, InputError, UsageError
-from summarize.evaluate import (
+from summarize.evaluate import scores as evaluate
+from summarize.evaluate.gold import EvalRun, GoldStory, compare_markdown, load_gold
+from summarize.evaluate.scores import (
     coverage,
     disagreement_scores,
     figure_scores,
@@ -36,10 +37,10 @@ from summarize.evaluate import (
     text_checks,
     verbatim_share,
 )
-from summarize.gates import load_lexicon
-from summarize.gold_models import EvalRun, GoldStory, compare_markdown, load_gold
-from summarize.models import ExtractionOutput, SourceReport
-from summarize.reconcile import load_aliases, reconcile
+from summarize.gate.gates import load_lexicon
+from summarize.models.briefing import Briefing, RemovedSentence, Sentence
+from summarize.models.report import ExtractionOutput, SourceReport
+from summarize.reconcile.story import load_aliases, reconcile
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "examples" / "gold"

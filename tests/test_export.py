@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from summarize import export
 from summarize.api import load_reports
-from summarize.cli import cli
+from summarize.cli.main import cli
 from summarize.errors import InputError
-from summarize.export import ACLED_COLUMNS, CSV_COLUMNS, FATALITY_RULE, UCDP_COLUMNS, VAGUE_RULE, acled_rows, figure_claims_jsonl, write_csv
-from summarize.models import Actor, EventRecord, Evidence, FigureClaim, Location, Provenance, Source, SourceReport, Usage
+from summarize.models.report import Actor, EventRecord, Evidence, FigureClaim, Location, Provenance, Source, SourceReport, Usage
+from summarize.render import export
+from summarize.render.export import ACLED_COLUMNS, CSV_COLUMNS, FATALITY_RULE, UCDP_COLUMNS, VAGUE_RULE, acled_rows, figure_claims_jsonl, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 

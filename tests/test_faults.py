@@ -24,9 +24,10 @@ import pytest
 from helpers import EXAMPLES, copying, run_json
 from scripted_server import Reply, ScriptedServer, _usage, fenced_sources, sequence_then
 
-from summarize import api, cli
+from summarize import api
+from summarize.cli import main as cli
 from summarize.config import Settings, load_settings
-from summarize.llm import LLM, CallRecord
+from summarize.llm.client import LLM, CallRecord
 
 ARTICLE = EXAMPLES / "floods" / "river-times-day2.txt"
 BUDGET = 5  # requests per call: the first plus Settings.transport_retries (4)

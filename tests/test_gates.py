@@ -12,11 +12,11 @@ import pytest
 from conftest import ROOT
 
 from summarize.api import extract_files
-from summarize.briefing_models import BriefDraft, SentenceDraft, TimelineDraft
 from summarize.config import load_settings
-from summarize.gates import GATES, ClaimIndex, GateReport, Lexicon, build_index, load_lexicon, quoted_spans, run_gates
-from summarize.models import SourceReport
-from summarize.reconcile import reconcile
+from summarize.gate.gates import GATES, ClaimIndex, GateReport, Lexicon, build_index, load_lexicon, quoted_spans, run_gates
+from summarize.models.briefing import BriefDraft, SentenceDraft, TimelineDraft
+from summarize.models.report import SourceReport
+from summarize.reconcile.story import reconcile
 
 SOHR_153 = "monitor-digest:f1"
 SOHR_80_HTS = "monitor-digest:f2"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from summarize.ground import (
+from summarize.ground.quotes import (
     FUZZY_MIN_CHARS,
     FUZZY_THRESHOLD,
     align,

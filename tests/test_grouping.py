@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from summarize.grouping import (
+from summarize.batch.grouping import (
     UNGROUPED,
     _average_linkage,
     completeness,
@@ -25,8 +25,8 @@ from summarize.grouping import (
     pairwise_scores,
     purity,
 )
-from summarize.models import Source
-from summarize.sources import read_sources
+from summarize.models.report import Source
+from summarize.sources.files import read_sources
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from helpers import CASSETTES, EXAMPLES
 
-from summarize.briefing_models import Briefing
-from summarize.cli import cli
-from summarize.models import CheckResult, Dropped, ExtractionOutput, FailedItem, SourceReport
-from summarize.render_html import _marked_text, briefing_html, reports_html
+from summarize.cli.main import cli
+from summarize.models.briefing import Briefing
+from summarize.models.report import CheckResult, Dropped, ExtractionOutput, FailedItem, SourceReport
+from summarize.render.html import _marked_text, briefing_html, reports_html
 
 CSS = (Path(__file__).resolve().parent.parent / "summarize" / "data" / "report.css").read_text(encoding="utf-8")
 HOSTILE = "<script>alert(1)</script>"

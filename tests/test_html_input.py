@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from summarize import html_input
 from summarize.errors import InputError
-from summarize.html_input import Fetched, declared_charset, fetch, page_id, read_html, read_html_bytes, read_url
-from summarize.models import Source
+from summarize.models.report import Source
+from summarize.sources import html as html_input
+from summarize.sources.html import Fetched, declared_charset, fetch, page_id, read_html, read_html_bytes, read_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SAVED = ROOT / "examples" / "web" / "regional-wire-saved.html"

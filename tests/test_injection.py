@@ -23,9 +23,9 @@ from helpers import FABRICATED, ROOT, copying_answer, run, run_json
 from record_cassettes import requested_schema
 from scripted_server import Reply, ScriptedServer, fenced_sources
 
-from summarize.extract import INJECTED
-from summarize.ground import instruction_spans
-from summarize.sources import read_sources
+from summarize.extract.extractor import INJECTED
+from summarize.ground.quotes import instruction_spans
+from summarize.sources.files import read_sources
 
 INJECTION = ROOT / "tests" / "fixtures" / "injection"
 ARTICLES = sorted(p.stem for p in INJECTION.glob("*.txt"))

@@ -15,8 +15,8 @@ import pytest
 from helpers import CASSETTES, EXAMPLES, ROOT
 
 from summarize import __version__
-from summarize.cli import build_parser
-from summarize.schemas import DOCUMENTS
+from summarize.cli.main import build_parser
+from summarize.models.schemas import DOCUMENTS
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ _OFFLINE = ("NewConnectionError", "Temporary failure in name resolution", "Netwo
 # Prints "<command>\n<help page>\f" for every subcommand of the installed CLI.
 HELP_PAGES = """
 import contextlib, io
-from summarize.cli import build_parser, cli
+from summarize.cli.main import build_parser, cli
 sub = next(a for a in build_parser()._actions if a.dest == "command")
 for name in sorted(sub.choices):
     page = io.StringIO()

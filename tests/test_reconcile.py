@@ -16,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from summarize.api import extract_files
-from summarize.briefing_models import FigureComparison, FigureEntry, Reconciled
 from summarize.config import load_settings
 from summarize.errors import ConfigError
-from summarize.models import FigureClaim, SourceReport
-from summarize.reconcile import load_aliases, reconcile
+from summarize.models.briefing import FigureComparison, FigureEntry, Reconciled
+from summarize.models.report import FigureClaim, SourceReport
+from summarize.reconcile.story import load_aliases, reconcile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -302,7 +302,7 @@ def test_an_earlier_count_still_needs_its_claimant_in_a_briefing(floods: list[So
     c = _killed(_swap(floods, agree))
     early = entry(c, "Valdorian Civil Defence")
     assert early.earlier and not c.disagreement
-    from summarize.gates import _contest
+    from summarize.gate.gates import _contest
 
     assert "earlier count (Valdorian Civil Defence, 2025-04-09)" in (_contest(early, c, None) or "")  # type: ignore[arg-type]
 

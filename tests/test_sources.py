@@ -17,7 +17,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from summarize.errors import InputError
-from summarize.sources import (
+from summarize.sources.files import (
     DEFAULT_MAX_BYTES,
     SUPPORTED,
     decode_bytes,
@@ -481,7 +481,7 @@ def test_url_is_refused_without_allow_network() -> None:
 
 
 def test_url_is_fetched_with_allow_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from summarize import html_input
+    from summarize.sources import html as html_input
 
     fetched: list[str] = []
 
@@ -498,7 +498,7 @@ def test_url_is_fetched_with_allow_network(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_fetch_failure_is_reported_for_that_url_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from summarize import html_input
+    from summarize.sources import html as html_input
 
     def refuse(url: str, *, max_bytes: int, timeout: float = 0) -> html_input.Fetched:
         raise html_input.input_error("fetch_failed", url, "the server answered HTTP 503 Service Unavailable")

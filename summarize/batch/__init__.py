@@ -1,0 +1,1 @@
+"""Batch runs: inputs, story grouping, concurrent extraction, the SQLite store, the Batch API."""

@@ -1,0 +1,457 @@
+"""OpenAI Batch API runs: the extraction requests go out as one batch at half price and are checked later.
+
+    summarize batch INPUT... --out DIR --batch-api    write DIR/batch_requests.jsonl, upload it, create the batch
+    summarize batch status DIR                        the batch's status and request counts
+    summarize batch collect DIR [--wait]              download, check, re-ask, brief, write the usual outputs
+
+Each request line carries the body the synchronous path would send (captured from instructor, strict
+flags as LLM sets them), so answers pass the same gates: refusal, truncation, schema, every quote
+checked against the article. Lines that errored, are missing or fail a gate are asked again
+synchronously through the normal LLM, retries and re-asks included; so are articles longer than
+--chunk-chars, which need several calls. The request file also runs on vLLM's offline runner
+(``--no-upload``, then ``collect --results FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, cast
+
+from pydantic import ValidationError
+
+from summarize.batch.inputs import BatchItem, collect
+from summarize.batch.runner import BatchOptions, BatchResult, BatchRun, Event, write_outputs
+from summarize.batch.store import Store
+from summarize.brief.writer import BriefOptions
+from summarize.config import Settings
+from summarize.errors import EXIT_INPUT, EXIT_OK, ConfigError, ModelOutputError, RefusalError, SummarizeError, TruncatedError, UsageError
+from summarize.extract.chunk import split_text
+from summarize.extract.extractor import _metadata, extract_source
+from summarize.fileio import atomic_write
+from summarize.llm.cassette import cassette, unplayed
+from summarize.llm.client import LLM, CallRecord, ChatCompletion, Result, _answer_text, api_call, request_body, sdk_client
+from summarize.llm.prompts import Prompt, fence, load_prompt
+from summarize.llm.ratelimit import Limiter
+from summarize.models.report import ExtractionDraft, FailedItem, Source, Usage
+
+log = logging.getLogger(__name__)
+
+STATE = "batch_api"  # the Store state row holding the submission
+REQUESTS_FILE = "batch_requests.jsonl"
+ENDPOINT = "/v1/chat/completions"
+UPLOAD_BOUNDARY = "summarize-batch-upload-6f1d2c"  # the SDK's random boundary would keep a recorded upload from replaying
+BATCH_DISCOUNT = 0.5  # the Batch API bills half the synchronous price
+MAX_REQUESTS, MAX_FILE_BYTES = 50_000, 200 * 1024 * 1024  # OpenAI's limits per batch
+PENDING = ("validating", "in_progress", "finalizing", "cancelling")
+
+
+# --- request lines --------------------------------------------------------------------------
+
+
+def render_messages(source: Source, settings: Settings, prompt: Prompt) -> list[dict[str, str]] | None:
+    """The messages extract_source sends for a one-chunk article; None when it needs several calls."""
+    chunks = split_text(source.text, max_chars=settings.chunk_chars, overlap=min(settings.chunk_overlap, settings.chunk_chars // 4))
+    if len(chunks) > 1:
+        return None
+    return prompt.render(source_id=source.id, metadata=_metadata(source), part="", fenced_text=fence(source.id, chunks[0].text))
+
+
+# --- endpoint and state ---------------------------------------------------------------------
+
+
+def _need_endpoint(settings: Settings, why: str) -> None:
+    try:
+        settings.require_endpoint()
+    except ConfigError as exc:
+        raise ConfigError(f"{exc.message}; {why}") from None
+
+
+def _session(settings: Settings) -> AbstractContextManager[Any]:
+    return cassette(record=settings.record, replay=settings.replay, secrets=[settings.api_key or ""])
+
+
+def _state(store: Store) -> dict[str, Any]:
+    raw = store.get_state(STATE)
+    if raw is None:
+        raise UsageError(f"no Batch API submission in {store.path.parent}: run `summarize batch INPUT... --out {store.path.parent} --batch-api` first")
+    return cast(dict[str, Any], json.loads(raw))
+
+
+def read_state(out: Path) -> dict[str, Any]:
+    if not (out / "store.sqlite").is_file():
+        raise UsageError(f"no batch store in {out} (expected {out / 'store.sqlite'})")
+    store = Store(out / "store.sqlite")
+    try:
+        return _state(store)
+    finally:
+        store.close()
+
+
+def _as_submitted(settings: Settings, state: dict[str, Any]) -> Settings:
+    """The submission's model, mode and chunking: they define the work keys and what answers are checked as."""
+    s = state["settings"]
+    return dataclasses.replace(
+        settings, model=s["model"], mode=s["mode"], strict=s["strict"], chunk_chars=s["chunk_chars"], chunk_overlap=s["chunk_overlap"],
+        max_reasks=s["max_reasks"], prompts_dir=Path(s["prompts_dir"]) if s["prompts_dir"] else None,
+        # the endpoint the batch went to, unless another one is named now
+        base_url=settings.base_url or s["base_url"], profile=settings.profile if settings.base_url else s["profile"],
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+# --- submit and status ----------------------------------------------------------------------
+
+
+def submit(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, upload: bool = True) -> dict[str, Any]:
+    """Write DIR/batch_requests.jsonl for the articles not done yet; upload it and create the batch. Returns the stored state."""
+    if "-" in inputs:
+        raise UsageError("--batch-api reads the inputs again at collect time, and standard input (-) cannot be read twice")
+    inputs = [str(Path(i).resolve()) for i in inputs]  # collect may run from another directory
+    items, read_failures = collect(inputs, group=options.group, max_bytes=settings.max_bytes)
+    store = Store(options.out / "store.sqlite")
+    try:
+        if (old := store.get_state(STATE)) and (prev := json.loads(old))["batch_id"] and not prev.get("collected_at"):
+            raise UsageError(f"batch {prev['batch_id']} in {options.out} is not collected yet: run `summarize batch collect {options.out}` first")
+        run = BatchRun(settings, options, cast(LLM, None), store)  # for its work keys only
+        keys = {item.source.id: run.key(item) for item in items}
+        done = store.done_keys(list(keys.values()))
+        prompt = load_prompt("extract", settings.prompts_dir)
+        lines: list[str] = []
+        entries: dict[str, dict[str, str]] = {}
+        for item in items:
+            key = keys[item.source.id]
+            messages = None if key in done else render_messages(item.source, settings, prompt)
+            sent = "done" if key in done else "sync" if messages is None else "batch"
+            entries[key] = {"story": item.story, "item": item.source.path or item.source.id, "sent": sent}
+            if messages is not None:
+                request = {"custom_id": key, "method": "POST", "url": ENDPOINT, "body": request_body(ExtractionDraft, messages, settings)}
+                lines.append(json.dumps(request, ensure_ascii=False))
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        if len(lines) > MAX_REQUESTS or len(data) > MAX_FILE_BYTES:
+            raise UsageError(f"{len(lines):,} requests, {len(data):,} bytes: over the Batch API's limits ({MAX_REQUESTS:,} requests, 200 MB); split the inputs")
+        atomic_write(options.out / REQUESTS_FILE, data.decode("utf-8"))
+        s = settings
+        state: dict[str, Any] = {
+            "batch_id": None, "input_file_id": None, "requests": len(lines), "requests_sha256": hashlib.sha256(data).hexdigest(), "inputs": inputs,
+            "group": options.group, "brief": options.brief, "language": options.brief_options.language, "items": entries,
+            "read_failures": len(read_failures), "submitted_at": _now(), "status": None,
+            "settings": {"model": s.model, "mode": s.mode, "strict": s.strict, "chunk_chars": s.chunk_chars, "chunk_overlap": s.chunk_overlap,
+                         "max_reasks": s.max_reasks, "prompts_dir": str(s.prompts_dir or "") or None, "base_url": s.base_url, "profile": s.profile},
+        }
+        if upload and lines:
+            with _session(settings):
+                client = sdk_client(settings)
+                headers = {"Content-Type": f"multipart/form-data; boundary={UPLOAD_BOUNDARY}"}
+                upload_file = ("batch_requests.jsonl", data, "application/octet-stream")
+                file = api_call(settings, "uploading the requests", lambda: client.files.create(file=upload_file, purpose="batch", extra_headers=headers))
+                metadata = {"created_by": "summarize", "requests_sha256": state["requests_sha256"][:32]}  # no version: recordings stay valid across releases
+                batch = api_call(
+                    settings, "creating the batch",
+                    lambda: client.batches.create(input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h", metadata=metadata),
+                )
+            state.update(batch_id=batch.id, input_file_id=file.id, status=batch.model_dump(mode="json"))
+        store.set_state(STATE, json.dumps(state, ensure_ascii=False))
+        return state
+    finally:
+        store.close()
+
+
+def batch_status(out: Path, settings: Settings) -> dict[str, Any]:
+    """Retrieve the batch and keep what the endpoint said in the state."""
+    store = Store(out / "store.sqlite")
+    try:
+        state = _state(store)
+        if not state["batch_id"]:
+            return {"status": "not_uploaded", "requests": state["requests"]}
+        settings = _as_submitted(settings, state)
+        with _session(settings):
+            batch = api_call(settings, f"retrieving batch {state['batch_id']}", lambda: sdk_client(settings).batches.retrieve(state["batch_id"]))
+        state["status"] = batch.model_dump(mode="json")
+        store.set_state(STATE, json.dumps(state, ensure_ascii=False))
+        return cast(dict[str, Any], state["status"])
+    finally:
+        store.close()
+
+
+# --- collect --------------------------------------------------------------------------------
+
+
+def _download(settings: Settings, batch_id: str, *, wait: bool, poll: float) -> tuple[str, dict[str, Any]]:
+    """The output and error files' lines once the batch has finished, or stopped with partial output."""
+    client = sdk_client(settings)
+    batch = api_call(settings, f"retrieving batch {batch_id}", lambda: client.batches.retrieve(batch_id))
+    while wait and batch.status in PENDING:
+        time.sleep(poll)
+        batch = api_call(settings, f"retrieving batch {batch_id}", lambda: client.batches.retrieve(batch_id))
+    if batch.status in PENDING:
+        counts = f" ({batch.request_counts.completed} of {batch.request_counts.total} requests done)" if batch.request_counts else ""
+        raise UsageError(f"batch {batch_id} is {batch.status}{counts}: nothing to collect yet; see `summarize batch status`, or collect with --wait")
+    for err in (batch.errors.data or []) if batch.errors else []:
+        log.warning("batch %s: %s%s", batch_id, err.message, f" (line {err.line})" if err.line else "")
+    text = ""
+    for file_id in filter(None, (batch.output_file_id, batch.error_file_id)):
+        text += api_call(settings, f"downloading {file_id}", functools.partial(client.files.content, file_id)).text + "\n"
+    return text, batch.model_dump(mode="json")
+
+
+def _completion_of(line: dict[str, Any]) -> tuple[ChatCompletion | None, str]:
+    """The chat completion a result line carries, or why there is none (OpenAI's and vLLM's shapes)."""
+    response = line.get("response") or {}
+    status, body = response.get("status_code"), response.get("body")
+    if status == 200 and isinstance(body, dict):
+        try:
+            return ChatCompletion.model_validate(body), ""
+        except ValidationError as exc:
+            return None, f"the batch answer is not a chat completion: {str(exc).splitlines()[0]}"
+    err = line.get("error") or (body.get("error") if isinstance(body, dict) else None)
+    if isinstance(err, dict) and isinstance(err.get("error"), dict):  # vLLM nests an ErrorResponse
+        err = err["error"]
+    message, code = (err.get("message"), err.get("code")) if isinstance(err, dict) else (err, None)
+    return None, f"the batch request failed ({f'HTTP {status}' if status else 'error'}{f', {code}' if code else ''})" + (f": {message}" if message else "")
+
+
+class _BatchAnswer:
+    """Stands in for the LLM inside extract_source: hands over the batch answer through the gates LLM applies to every answer."""
+
+    def __init__(self, completion: ChatCompletion, usage: Usage, settings: Settings) -> None:
+        self.completion, self.usage, self.settings = completion, usage, settings
+
+    def structured(self, response_model: type[ExtractionDraft], messages: list[dict[str, str]], *, label: Any = None) -> Result[ExtractionDraft]:
+        if not self.completion.choices:
+            raise ModelOutputError("the endpoint answered with no choices")
+        choice = self.completion.choices[0]
+        if getattr(choice.message, "refusal", None):
+            raise RefusalError(f"the model refused: {choice.message.refusal}")
+        if choice.finish_reason == "length":
+            raise TruncatedError(f"the answer was cut off at the token limit after {self.usage.completion_tokens} tokens")
+        try:  # extract_source has set VERIFY: this checks every quote against the article too
+            value = response_model.model_validate_json(_answer_text(self.completion, self.settings.mode))
+        except ValueError as exc:  # pydantic's ValidationError included
+            raise ModelOutputError(f"the batch answer did not validate: {str(exc)[:600]}", attempts=1) from None
+        return Result(value, self.usage, 0, False, None)
+
+
+def _usage(completion: ChatCompletion, settings: Settings, discount: float) -> Usage:
+    u = completion.usage
+    usage = Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens, total_tokens=u.total_tokens) if u else Usage()
+    usage.requests = usage.attempts = 1
+    if settings.price_input is not None and settings.price_output is not None:
+        usage.cost_usd = round((usage.prompt_tokens * settings.price_input + usage.completion_tokens * settings.price_output) * discount / 1e6, 6)
+    return usage
+
+
+@dataclasses.dataclass
+class _Applied:
+    stored: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # source id -> event details of reports taken from the batch
+    reasks: dict[str, str] = dataclasses.field(default_factory=dict)  # item -> why it is asked again synchronously
+    wasted: Usage = dataclasses.field(default_factory=Usage)  # answers received that did not pass
+
+
+def _apply(text: str, by_key: dict[str, BatchItem], store: Store, settings: Settings, discount: float) -> _Applied:
+    """Check each result line like a synchronous answer and store the reports that pass."""
+    prompt = load_prompt("extract", settings.prompts_dir)
+    got, seen, done = _Applied(), set(), store.done_keys(list(by_key))
+    for raw in filter(str.strip, text.splitlines()):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            log.warning("skipping a result line that is not JSON: %.80s", raw)
+            continue
+        key = line.get("custom_id") if isinstance(line, dict) else None
+        if key not in by_key or key in done or key in seen:
+            continue
+        seen.add(key)
+        item = by_key[key]
+        label = item.source.path or item.source.id
+        completion, problem = _completion_of(line)
+        usage = _usage(completion, settings, discount) if completion else Usage()
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+        outcome, status = ("batch" if completion else "batch_error"), (line.get("response") or {}).get("status_code")
+        tokens = (usage.prompt_tokens, usage.completion_tokens)
+        store.log_call(CallRecord(now, "extract", item.source.id, prompt.name, prompt.sha256, settings.model, *tokens, 0.0, outcome, status))
+        if completion is None:
+            got.reasks[label] = problem
+            continue
+        try:
+            report = extract_source(item.source, cast(LLM, _BatchAnswer(completion, usage, settings)), settings, prompt)
+        except SummarizeError as exc:
+            got.reasks[label], got.wasted = exc.message, got.wasted.add(usage)
+            continue
+        store.put_report(key, item.story, label, report)
+        got.stored[item.source.id] = {"tokens": usage.total_tokens, "verified": report.verified, "usage": usage}
+    for key, item in by_key.items():
+        if key not in done and key not in seen:
+            got.reasks[item.source.path or item.source.id] = "no answer in the batch results"
+    return got
+
+
+def collect_batch(
+    out: Path, settings: Settings, options: BatchOptions, *, results: Path | None = None, wait: bool = False, poll: float = 60.0, on_event: Event | None = None
+) -> tuple[BatchResult, dict[str, str]]:
+    """Check the batch answers, ask the rest again synchronously, brief, write the outputs. Returns the result and what was asked again, with why."""
+    store = Store(out / "store.sqlite")
+    try:
+        state = _state(store)
+        if not state["batch_id"] and results is None and state["requests"]:
+            raise UsageError(f"the requests in {out / REQUESTS_FILE} were not uploaded: run them (with vLLM, see the README) and pass --results FILE")
+        settings = _as_submitted(settings, state)
+        brief = BriefOptions(language=state["language"])
+        options = dataclasses.replace(options, group=state["group"], brief=options.brief and state["brief"], brief_options=brief)
+        items, read_failures = collect(state["inputs"], group=state["group"], max_bytes=settings.max_bytes)
+        limiter = Limiter(options.rpm, options.tpm)
+        got, llm = _Applied(), None
+
+        def event(kind: str, item: str, details: dict[str, Any]) -> None:
+            if on_event is not None:  # answers taken from the batch count as done, not as cached
+                on_event(*(("done", item, got.stored[item]) if kind == "cached" and item in got.stored else (kind, item, details)))
+
+        run = BatchRun(settings, options, cast(LLM, None), store, event)  # given an LLM below if anything needs one
+        present = {run.key(i): i for i in items}
+        by_key = {k: i for k, i in present.items() if k in state["items"]}
+        gone = [e["item"] for k, e in state["items"].items() if k not in present]
+        changed = [FailedItem(item=i, stage="read", error="changed", message=f"{i}: changed or gone since the batch was submitted") for i in gone]
+        if options.brief:
+            _need_endpoint(settings, "the briefings need it (or pass --no-brief)")
+        with _session(settings) as cas:
+            if results is not None:
+                text, info = results.read_text(encoding="utf-8"), {"status": "local", "results": str(results)}
+            elif state["batch_id"]:
+                text, info = _download(settings, state["batch_id"], wait=wait, poll=poll)
+            else:
+                text, info = "", {"status": "nothing_uploaded"}
+            store.start_run(f"batch collect {out}")  # only now: a batch still running leaves no empty run in the log
+            sent = {k: state["items"][k]["sent"] for k in by_key}
+            got = _apply(text, {k: i for k, i in by_key.items() if sent[k] == "batch"}, store, settings, 1.0 if results else BATCH_DISCOUNT)
+            done = store.done_keys(list(by_key))
+            got.reasks.update({i.source.path or i.source.id: "longer than --chunk-chars" for k, i in by_key.items() if sent[k] == "sync" and k not in done})
+            if left := sum(k not in done for k in by_key):
+                _need_endpoint(settings, f"{left} article(s) must be asked again synchronously (answers that passed are kept: collect again)")
+            if left or options.brief:
+                run.llm = llm = LLM(settings, limiter=limiter, observer=store.log_call)
+            result = run.result
+            try:
+                run.run(list(by_key.values()), [*read_failures, *changed])
+            finally:
+                result.cached -= len(got.stored)
+                result.extracted += len(got.stored)
+                result.partial += sum(1 for s in got.stored.values() if not s["verified"])
+                for usage in [*(s["usage"] for s in got.stored.values()), got.wasted]:
+                    result.usage = result.usage.add(usage)
+                result.calls, result.rate_limited = len(store.calls(store.run_id)), limiter.stats.rate_limited
+                write_outputs(out, store, run, list(by_key.values()))
+                store.finish_run(result.summary())
+                if llm is not None:
+                    llm.close()
+            if left := unplayed(cas):
+                log.warning("%d recorded interaction(s) in %s were not used: the inputs differ from the recording", left, settings.replay)
+        state.update(status=info, collected_at=_now(), collected={"from_batch": len(got.stored), "asked_again": got.reasks})
+        store.set_state(STATE, json.dumps(state, ensure_ascii=False))
+        return result, got.reasks
+    finally:
+        store.close()
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def add_batch_api_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("OpenAI Batch API (half price, answers within 24 hours)")
+    g.add_argument("--batch-api", action="store_true", help="write DIR/batch_requests.jsonl, upload it, create a batch (then: batch status|collect DIR)")
+    g.add_argument("--no-upload", action="store_true", help="with --batch-api: only write the request file (for vLLM's offline runner)")
+    g.add_argument("--results", metavar="FILE", help="collect: read this results file (vLLM run_batch output) instead of downloading")
+    g.add_argument("--wait", action="store_true", help="collect: poll until the batch has finished")
+    g.add_argument("--poll-interval", type=float, default=60.0, metavar="SECONDS", help="collect --wait: seconds between polls (default 60)")
+
+
+def dispatch(args: argparse.Namespace) -> int | None:
+    """Run the Batch API forms of `summarize batch`; None when the arguments ask for an ordinary batch run."""
+    if len(args.inputs) == 2 and args.inputs[0] in ("status", "collect") and not Path(args.inputs[0]).exists():
+        return cmd_status(args) if args.inputs[0] == "status" else cmd_collect(args)
+    if args.batch_api:
+        return cmd_submit(args)
+    if args.no_upload or args.results or args.wait:
+        raise UsageError("--no-upload goes with --batch-api; --results and --wait with `summarize batch collect DIR`")
+    return None
+
+
+def _options(args: argparse.Namespace, out: Path) -> BatchOptions:
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    return BatchOptions(
+        out=out, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm, max_cost=args.max_cost, group=args.group,
+        brief=not args.no_brief, brief_options=BriefOptions(language=args.language),
+    )
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from summarize.cli.main import _settings
+
+    if not args.out:
+        raise UsageError("--batch-api needs --out DIR")
+    settings = _settings(args)
+    if not args.no_upload:
+        settings.require_endpoint()
+    state = submit(args.inputs, settings, _options(args, Path(args.out)), upload=not args.no_upload)
+    sent = [e["sent"] for e in state["items"].values()]
+    where = f"batch {state['batch_id']}" if state["batch_id"] else f"not uploaded: {Path(args.out) / REQUESTS_FILE}"
+    sys.stderr.write(
+        f"batch-api: {state['requests']} requests ({where}); {sent.count('sync')} long article(s) will be sent synchronously at collect, "
+        f"{sent.count('done')} already done, {state['read_failures']} unreadable\n"
+    )
+    return EXIT_INPUT if state["read_failures"] else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from summarize.cli.main import _settings
+
+    out = Path(args.inputs[1])
+    read_state(out)  # says plainly when DIR holds no submission, before any endpoint check
+    info = batch_status(out, _settings(args))
+    counts = info.get("request_counts") or {}
+    line = f"batch {info.get('id')}: {info['status']}"
+    if counts:
+        line += f"; {counts['completed']} of {counts['total']} requests completed, {counts['failed']} failed"
+    if info["status"] == "not_uploaded":
+        line = f"not uploaded: {info['requests']} requests in {out / REQUESTS_FILE}; run them, then `summarize batch collect {out} --results FILE`"
+    sys.stdout.write(line + "\n")
+    for err in (info.get("errors") or {}).get("data") or []:
+        sys.stdout.write(f"  error: {err.get('message')}" + (f" (line {err['line']})" if err.get("line") else "") + "\n")
+    return EXIT_OK
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from summarize.cli.main import _settings
+    from summarize.cli.progress import BatchProgress
+
+    out = Path(args.inputs[1])
+    state = read_state(out)
+    settings = _settings(args)
+    progress = BatchProgress(len(state["items"]) + state["read_failures"], quiet=args.quiet)
+    try:
+        result, asked = collect_batch(
+            out, settings, _options(args, out), results=Path(args.results) if args.results else None, wait=args.wait, poll=args.poll_interval, on_event=progress
+        )
+    finally:
+        progress.close()
+    s = result.summary()
+    for label, why in [] if args.quiet else asked.items():
+        sys.stderr.write(f"↻ {label}: asked again synchronously: {why[:300]}\n")
+    sys.stderr.write(
+        f"batch collect: {s['items']} items: {s['extracted']} extracted ({len(asked)} asked again synchronously), {s['cached']} cached, {s['failed']} failed; "
+        f"{s['briefings']} briefings ({s['briefings_failed']} failed); {s['usage']['total_tokens']:,} tokens -> {out}\n"
+    )
+    return result.exit_code

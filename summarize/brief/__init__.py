@@ -1,0 +1,1 @@
+"""Stage 5, brief: the model writes a narrative from numbered, reconciled claims."""

@@ -1,0 +1,381 @@
+"""Command line: parse, call one function from api.py, write the output, return an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from summarize import __version__, api
+from summarize.aliases import load_aliases
+from summarize.batch import batch_api
+from summarize.brief.writer import BriefOptions
+from summarize.cli import doctor
+from summarize.config import MODES, PROFILES, Settings, load_settings
+from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
+from summarize.evaluate import scores as evaluate
+from summarize.fileio import atomic_write
+from summarize.gate.gates import load_lexicon
+from summarize.llm import cassette
+from summarize.models import schemas
+from summarize.models.report import ExtractionOutput, FailedItem, SourceReport
+from summarize.render import briefing_md as render_brief
+from summarize.render import export
+from summarize.render import html as render_html
+from summarize.render import reports as render
+
+EXIT_CODES = """exit codes:
+  0  success: every item extracted and every check passed
+  1  output written, but some verification failed (items dropped; see "checks")
+  2  usage or input error (bad flags, unreadable files; other files are still processed)
+  3  endpoint error (unreachable, refused, truncated, invalid answers, cassette mismatch)
+"""
+
+ENV_HELP = """environment:
+  OPENAI_API_KEY     key for the endpoint (not needed for --replay or local servers)
+  OPENAI_BASE_URL    any OpenAI-compatible endpoint: Azure, Ollama, vLLM, llama.cpp, LM Studio, OpenRouter
+  SUMMARIZE_MODEL    model or deployment name (default gpt-4o-mini)
+  SUMMARIZE_PROFILE / SUMMARIZE_MODE   endpoint family and structured-output mode (default: detected)
+  SUMMARIZE_PRICE_INPUT / SUMMARIZE_PRICE_OUTPUT   USD per million tokens, to report cost
+"""
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("endpoint and run options")
+    g.add_argument("--model", help="model or deployment name")
+    g.add_argument("--base-url", help="OpenAI-compatible base URL (default: OPENAI_BASE_URL or OpenAI)")
+    g.add_argument("--profile", choices=sorted(PROFILES), help="endpoint family (default: detected from the URL)")
+    g.add_argument("--mode", choices=MODES, help="structured-output mode (default: the profile's)")
+    g.add_argument("--record", metavar="FILE", help="save this run's HTTP exchanges to a cassette")
+    g.add_argument("--replay", metavar="FILE", help="replay a cassette: no network, no key")
+    g.add_argument("--prompts", dest="prompts_dir", metavar="DIR", help="use prompt templates from DIR first")
+    g.add_argument("--timeout", type=float, help="seconds per request (default 120)")
+    g.add_argument("--max-reasks", type=int, help="validation re-asks per call (default 2)")
+    g.add_argument("--chunk-chars", type=int, help="split articles longer than this (default 12000)")
+    g.add_argument("--max-bytes", type=int, help="refuse input files larger than this (default 5000000)")
+    g.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="summarize",
+        description="Grounded event records and neutral briefings from news articles.",
+        epilog=EXIT_CODES + "\n" + ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"summarize {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common()
+
+    ex = sub.add_parser(
+        "extract",
+        parents=[common],
+        help="extract grounded source reports from articles",
+        description="Extract events, figures (with who said them), claims and actors from each article; every quote is aligned to the source text.",
+        epilog="example:\n  summarize extract examples/aleppo/ --replay cassettes/aleppo-extract.yaml --format md\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ex.add_argument(
+        "inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin"
+    )
+    ex.add_argument("--allow-network", action="store_true", help="fetch http:// and https:// inputs (without it they are refused)")
+    ex.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    ex.add_argument("--format", choices=("json", "jsonl", "md", "html"), default="json")
+
+    br = sub.add_parser(
+        "brief",
+        parents=[common],
+        help="write one neutral, cited briefing from several articles about one story",
+        description="Extract each article, reconcile figures by scope in code, have the model write from the numbered claims, then gate every sentence.",
+        epilog="examples:\n  summarize brief examples/aleppo/ --replay cassettes/aleppo-brief.yaml\n"
+        "  summarize extract examples/aleppo/ -o reports.json && summarize brief --reports reports.json -o briefing.json --format json\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    br.add_argument(
+        "inputs", nargs="*", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin"
+    )
+    br.add_argument("--allow-network", action="store_true", help="fetch http:// and https:// inputs (without it they are refused)")
+    br.add_argument("--reports", metavar="FILE", help="brief from saved `extract` output instead of extracting again")
+    br.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    br.add_argument("--format", choices=("md", "json", "html"), default="md")
+    br.add_argument("--language", default="English", help="language of the briefing (default English)")
+    br.add_argument("--terms", action="append", default=[], metavar="FILE", help="extra loaded-term list (pattern | neutral rendering per line); repeatable")
+    br.add_argument("--aliases", metavar="FILE", help="extra actor and claimant aliases (TOML, merged over the bundled table)")
+
+    ck = sub.add_parser(
+        "check",
+        help="re-run every check on a saved briefing, offline",
+        description="Re-verify a briefing JSON: its quotes against the sources it carries, its figure tables, and every gate on its sentences. No model call.",
+        epilog="example:\n  summarize check briefing.json\n\nexit codes: 0 every check passed, 1 a check failed, 2 unreadable input",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ck.add_argument("briefing", metavar="BRIEFING.json")
+    ck.add_argument("--terms", action="append", default=[], metavar="FILE")
+    ck.add_argument("--aliases", metavar="FILE")
+
+    ba = sub.add_parser(
+        "batch",
+        parents=[common],
+        help="extract and brief many articles, grouped into stories, concurrently and resumably",
+        description="Run many articles: group them into stories, extract concurrently within rate limits, brief each story. "
+        "Finished work is kept in DIR/store.sqlite: re-running the same command skips it, and a killed run resumes.",
+        epilog="examples:\n  summarize batch collected/ --out runs/week48 --concurrency 16 --rpm 500\n"
+        "  summarize batch manifest.jsonl --out runs/m --group auto --max-cost 5\n  summarize logs runs/week48\n"
+        "  summarize batch collected/ --out runs/w49 --batch-api   then: summarize batch status runs/w49; summarize batch collect runs/w49\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ba.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="directories, globs, article files, or JSONL manifests (records with path or text, optional story)"
+    )
+    ba.add_argument("--out", metavar="DIR", help="output directory (reports.jsonl, briefings/, errors.jsonl, summary.json, store.sqlite)")
+    ba.add_argument("--concurrency", type=int, default=8, help="requests in flight at once (default 8)")
+    ba.add_argument("--rpm", type=float, help="client-side limit of requests per minute (default: learned from the server's headers)")
+    ba.add_argument("--tpm", type=float, help="client-side limit of tokens per minute")
+    ba.add_argument("--max-cost", type=float, metavar="USD", help="stop starting new calls before this cost would be exceeded (needs prices)")
+    ba.add_argument(
+        "--group", choices=("dirs", "auto", "none"), default="dirs", help="stories by sub-directory (default), by content and date (auto), or one story"
+    )
+    ba.add_argument("--no-brief", action="store_true", help="extract only")
+    ba.add_argument("--language", default="English", help="language of the briefings")
+    batch_api.add_batch_api_arguments(ba)
+
+    lg = sub.add_parser(
+        "logs",
+        help="list or export the run log of a batch directory",
+        description="Every model call of every run in DIR: time, stage, item, prompt and hash, model, tokens, latency, outcome.",
+        epilog="examples:\n  summarize logs runs/week48\n  summarize logs runs/week48 --format jsonl -o calls.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lg.add_argument("dir", metavar="DIR")
+    lg.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    lg.add_argument("--run", metavar="RUN_ID", help="only this run (default: all runs)")
+    lg.add_argument("-o", "--output", metavar="PATH")
+
+    evaluate.add_parser(sub, common)
+    doctor.add_parser(sub, common)
+    export.add_parser(sub, common)
+
+    sc = sub.add_parser(
+        "schema",
+        help="write the JSON Schema files generated from the models",
+        description="Write JSON Schemas for the model-facing draft and the outputs; --check fails when files differ.",
+        epilog="example:\n  summarize schema --out schemas/ --check",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sc.add_argument("--out", default="schemas", metavar="DIR")
+    sc.add_argument("--check", action="store_true", help="exit 1 if the files in DIR differ from the models")
+    return parser
+
+
+def _write(text: str, output: str | None) -> None:
+    if not output or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    atomic_write(Path(output), text)
+
+
+def _progress(stream: TextIO) -> api.Progress:
+    def report(name: str, outcome: SourceReport | FailedItem) -> None:
+        if isinstance(outcome, FailedItem):
+            stream.write(f"✗ {outcome.item}: {outcome.stage} failed ({outcome.error}): {outcome.message}\n")
+            return
+        dropped = f", {len(outcome.dropped)} dropped" if outcome.dropped else ""
+        mark = "✓" if outcome.verified else "!"
+        stream.write(
+            f"{mark} {name}: {len(outcome.events)} events, {len(outcome.figures)} figures, {len(outcome.claims)} claims{dropped} "
+            f"({outcome.provenance.usage.total_tokens} tokens)\n"
+        )
+
+    return report
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    keys = ("model", "base_url", "profile", "mode", "record", "replay", "prompts_dir", "timeout", "max_reasks", "chunk_chars", "max_bytes")
+    given = {k: getattr(args, k, None) for k in keys}
+    if given["replay"]:
+        # a replay must send what the recording sent: take model and mode from the cassette unless overridden
+        recorded = cassette.recorded_call_settings(Path(given["replay"]))
+        for key in ("model", "mode"):
+            given[key] = given[key] or recorded.get(key)
+        if "strict" in recorded and (not args.mode or args.mode == recorded.get("mode")):
+            given["strict"] = recorded["strict"]
+    return load_settings(given)
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    settings.require_endpoint()
+    progress = None if args.quiet else _progress(sys.stderr)
+    out: ExtractionOutput = api.extract_files(
+        args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network
+    )
+    text = {
+        "json": render.extraction_json,
+        "jsonl": render.extraction_jsonl,
+        "md": render.extraction_markdown,
+        "html": render_html.reports_html,
+    }[args.format](out)
+    _write(text, args.output)
+    return api.exit_code(out)
+
+
+def _options(args: argparse.Namespace) -> BriefOptions:
+    options = BriefOptions(
+        language=getattr(args, "language", "English"),
+        terms=tuple(Path(t) for t in args.terms),
+        aliases=Path(args.aliases) if args.aliases else None,
+    )
+    # read the user's lists now, so a typo fails before any model call is paid for
+    try:
+        load_lexicon(["en"], options.terms)
+        load_aliases(options.aliases)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--terms/--aliases: {exc}") from None
+    return options
+
+
+def _cmd_brief(args: argparse.Namespace) -> int:
+    if not args.inputs and not args.reports:
+        raise UsageError("give article files to brief, or --reports FILE with saved extraction output")
+    settings = _settings(args)
+    settings.require_endpoint()
+    progress = None if args.quiet else _progress(sys.stderr)
+    briefing, out = api.brief_files(
+        args.inputs, settings, _options(args), reports_file=Path(args.reports) if args.reports else None,
+        stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network,
+    )
+    if briefing is not None:
+        renderers = {"json": lambda b: b.model_dump_json(indent=2) + "\n", "md": render_brief.briefing_markdown, "html": render_html.briefing_html}
+        text = renderers[args.format](briefing)
+        _write(text, args.output)
+        if not args.quiet:
+            failed = [c.name for c in briefing.checks if not c.passed]
+            sys.stderr.write(
+                f"briefing: {len(briefing.sentences())} sentences, {len(briefing.removed)} removed; "
+                + (f"checks failed: {', '.join(failed)}\n" if failed else "all checks passed\n")
+            )
+    for item in out.failed:
+        if item.stage == "brief":
+            sys.stderr.write(f"✗ briefing failed ({item.error}): {item.message}\n")
+    if briefing is None and not out.reports:
+        sys.stderr.write("summarize: nothing to brief: no article could be read or extracted\n")
+    return api.briefing_exit_code(briefing, out)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    checks = api.check_briefing(api.load_briefing(Path(args.briefing)), _options(args))
+    for c in checks:
+        sys.stdout.write(f"{'✓' if c.passed else '✗'} {c.name}: {c.detail}\n" + "".join(f"    - {f}\n" for f in c.failures))
+    return EXIT_OK if all(c.passed for c in checks) else EXIT_PARTIAL
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from summarize.batch.inputs import collect
+    from summarize.batch.runner import BatchOptions, run_batch
+    from summarize.cli.progress import BatchProgress
+
+    if (code := batch_api.dispatch(args)) is not None:  # --batch-api, `batch status DIR`, `batch collect DIR`
+        return code
+    if not args.out:
+        raise UsageError("summarize batch needs --out DIR")
+    settings = _settings(args)
+    settings.require_endpoint()
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a directory")
+    options = BatchOptions(
+        out=Path(args.out), concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm, max_cost=args.max_cost, group=args.group,
+        brief=not args.no_brief, brief_options=BriefOptions(language=args.language),
+    )
+    items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes)
+    progress = BatchProgress(len(items) + len(failures), quiet=args.quiet)
+    try:
+        result = run_batch(args.inputs, settings, options, on_event=progress)
+    finally:
+        progress.close()
+    summary = result.summary()
+    sys.stderr.write(
+        f"batch: {summary['items']} items: {summary['extracted']} extracted, {summary['cached']} cached, {summary['failed']} failed"
+        f"{', ' + str(summary['skipped_budget']) + ' skipped (budget)' if summary['skipped_budget'] else ''}; "
+        f"{summary['briefings']} briefings ({summary['briefings_cached']} cached, {summary['briefings_failed']} failed); "
+        f"{summary['model_calls']} model calls, {summary['usage']['total_tokens']:,} tokens, {summary['wall_seconds']:.1f}s -> {args.out}\n"
+    )
+    return result.exit_code
+
+
+def _cmd_logs(args: argparse.Namespace) -> int:
+    from summarize.batch.store import Store
+
+    path = Path(args.dir) / "store.sqlite"
+    if not path.is_file():
+        raise InputError(f"no batch store in {args.dir} (expected {path})")
+    store = Store(path)
+    try:
+        calls = store.calls(args.run)
+    finally:
+        store.close()
+    _write(render.calls_text(calls, args.format), args.output)
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if args.check:
+        stale = schemas.drift(out)
+        for name in stale:
+            sys.stderr.write(f"schema drift: {out / name} differs from the models; run `summarize schema --out {out}`\n")
+        return 1 if stale else EXIT_OK
+    for path in schemas.write(out):
+        sys.stderr.write(f"wrote {path}\n")
+    return EXIT_OK
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help
+        return int(exc.code or 0)
+    level = logging.WARNING - 10 * min(getattr(args, "verbose", 0), 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    # the libraries log failures we already report in our own words, once; -vv shows them again
+    noisy = ("httpx", "httpcore", "openai", "instructor", "vcr", "trafilatura", "htmldate", "courlan")
+    for name in [*noisy, *logging.root.manager.loggerDict]:
+        if name.split(".")[0] in noisy:
+            logging.getLogger(name).setLevel(logging.CRITICAL if level > logging.DEBUG else logging.NOTSET)
+    try:
+        commands = {
+            "extract": _cmd_extract,
+            "brief": _cmd_brief,
+            "check": _cmd_check,
+            "batch": _cmd_batch,
+            "logs": _cmd_logs,
+            "schema": _cmd_schema,
+            "eval": evaluate.run,
+            "doctor": doctor.run,
+            "export": export.run,
+        }
+        return commands[args.command](args)
+    except SummarizeError as exc:
+        sys.stderr.write(f"summarize: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("summarize: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def main() -> None:
+    sys.exit(cli())
+
+
+__all__ = ["EXIT_ENDPOINT", "EXIT_INPUT", "build_parser", "cli", "main"]

@@ -1,0 +1,1 @@
+"""The model client (the only code that talks to openai/instructor), cassettes, prompts, rate limits."""

@@ -1,0 +1,196 @@
+"""Record and replay HTTP exchanges with vcrpy (``--record FILE`` / ``--replay FILE``).
+
+Cassette rules:
+
+* requests match on method, the endpoint path (``.../chat/completions``) and the JSON body
+  compared as data, so a changed prompt, schema, model or input fails loudly instead of
+  replaying an old answer;
+* headers are kept by allow-list in both directions: credentials, cookies, organisation and
+  project headers never reach the file; the configured key is also scrubbed from bodies;
+* JSON bodies are stored parsed and indented, so a cassette reads like the exchange it holds;
+* an interaction is played at most once, and replay reports interactions left unplayed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+if TYPE_CHECKING:  # vcrpy is imported when a cassette is used: it costs ~0.2 s of every start otherwise
+    import vcr
+    from vcr.cassette import Cassette
+    from vcr.request import Request
+
+from summarize.errors import CassetteError
+
+KEEP_REQUEST_HEADERS = {"content-type", "accept"}
+KEEP_RESPONSE_HEADERS = {"content-type", "retry-after", "retry-after-ms"}
+KEEP_RESPONSE_PREFIXES = ("x-ratelimit-",)
+REDACTED = "<redacted>"
+
+
+def _endpoint(path: str) -> str:
+    """The API route without any deployment prefix: /openai/v1/chat/completions -> chat/completions."""
+    parts = [p for p in path.split("/") if p]
+    return "/".join(parts[-2:])
+
+
+def _match_endpoint(r1: Request, r2: Request) -> None:
+    if _endpoint(r1.path) != _endpoint(r2.path):
+        raise AssertionError(f"{r1.path} != {r2.path}")
+
+
+def _json_or_raw(body: Any) -> Any:
+    if body is None:
+        return None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _match_body(r1: Request, r2: Request) -> None:
+    if _json_or_raw(r1.body) != _json_or_raw(r2.body):
+        raise AssertionError("request bodies differ")
+
+
+class _Serializer:
+    """YAML with JSON bodies stored as data (``json:``) rather than as escaped strings."""
+
+    @staticmethod
+    def serialize(cassette_dict: dict[str, Any]) -> str:
+        out = []
+        for interaction in cassette_dict["interactions"]:
+            req = dict(interaction["request"])
+            resp = dict(interaction["response"])
+            req_body = _json_or_raw(req.pop("body", None))
+            req["json" if not isinstance(req_body, str) else "body"] = req_body
+            body = resp.pop("body", {}) or {}
+            resp_body = _json_or_raw(body.get("string"))
+            resp["json" if not isinstance(resp_body, str) else "body"] = resp_body
+            out.append({"request": req, "response": resp})
+        return yaml.safe_dump({"version": cassette_dict.get("version", 1), "interactions": out}, sort_keys=False, allow_unicode=True, width=100)
+
+    @staticmethod
+    def deserialize(text: str) -> dict[str, Any]:
+        data = yaml.safe_load(text) or {}
+        if not isinstance(data, dict) or not isinstance(data.get("interactions", []), list):
+            raise TypeError("expected a mapping with a list of interactions")
+        interactions = []
+        for item in data.get("interactions", []):
+            req = dict(item["request"])
+            resp = dict(item["response"])
+            req_body = req.pop("json") if "json" in req else req.pop("body", None)
+            req["body"] = json.dumps(req_body) if not isinstance(req_body, (str, type(None))) else req_body
+            resp_body = resp.pop("json") if "json" in resp else resp.pop("body", "")
+            resp["body"] = {"string": json.dumps(resp_body) if not isinstance(resp_body, str) else resp_body}
+            interactions.append({"request": req, "response": resp})
+        return {"version": data.get("version", 1), "interactions": interactions}
+
+
+def _scrub_text(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _recorder(secrets: list[str]) -> vcr.VCR:
+    def scrub_request(request: Request) -> Request:
+        parts = urlsplit(request.uri)
+        if parts.username or parts.password:  # credentials written into --base-url stay out of the file
+            request.uri = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+        for name in list(request.headers):
+            if name.lower() not in KEEP_REQUEST_HEADERS:
+                del request.headers[name]
+        if request.body and secrets:
+            raw = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
+            request.body = _scrub_text(raw, secrets).encode("utf-8")
+        return request
+
+    def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+        response["headers"] = {
+            k: v for k, v in response.get("headers", {}).items() if k.lower() in KEEP_RESPONSE_HEADERS or k.lower().startswith(KEEP_RESPONSE_PREFIXES)
+        }
+        body = response.get("body", {}).get("string")
+        if body and secrets:
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            response["body"]["string"] = _scrub_text(text, secrets).encode("utf-8")
+        return response
+
+    import vcr
+
+    recorder = vcr.VCR(
+        before_record_request=scrub_request,
+        before_record_response=scrub_response,
+        decode_compressed_response=True,
+        match_on=["method", "endpoint", "json_body"],
+        serializer="summarize",
+    )
+    recorder.register_serializer("summarize", _Serializer)
+    recorder.register_matcher("endpoint", _match_endpoint)
+    recorder.register_matcher("json_body", _match_body)
+    return recorder
+
+
+@contextmanager
+def cassette(*, record: Path | None = None, replay: Path | None = None, secrets: list[str] | None = None) -> Iterator[Cassette | None]:
+    """Record to, or replay from, a cassette file; a no-op when neither is given."""
+    if record is None and replay is None:
+        yield None
+        return
+    if replay is not None and not replay.is_file():
+        raise CassetteError(f"cassette not found: {replay}")
+    recorder = _recorder([s for s in (secrets or []) if s and len(s) >= 8])
+    path = record or replay
+    assert path is not None
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        if record.exists():
+            record.unlink()
+    try:
+        with recorder.use_cassette(str(path), record_mode="all" if record else "none", allow_playback_repeats=False) as cas:
+            yield cas
+    except (yaml.YAMLError, KeyError, TypeError) as exc:
+        raise CassetteError(f"{path}: not a readable cassette ({exc})") from None
+
+
+def recorded_call_settings(path: Path) -> dict[str, object]:
+    """Model, mode and strictness of the first recorded chat request, so a replay sends the same
+    request bodies without the user having to repeat the recording's flags."""
+    if not path.is_file():
+        raise CassetteError(f"cassette not found: {path}")
+    try:
+        data = _Serializer.deserialize(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise CassetteError(f"{path}: not a readable cassette ({exc})") from None
+    for interaction in data["interactions"]:
+        body = _json_or_raw(interaction["request"].get("body"))
+        if not isinstance(body, dict) or "messages" not in body:
+            continue
+        found: dict[str, object] = {"model": body.get("model")}
+        fmt = body.get("response_format") or {}
+        if body.get("tools"):
+            found["mode"] = "tools"
+            found["strict"] = bool(body["tools"][0].get("function", {}).get("strict"))
+        elif fmt.get("type") == "json_schema":
+            found["mode"] = "json_schema"
+            found["strict"] = bool(fmt.get("json_schema", {}).get("strict"))
+        elif fmt.get("type") == "json_object":
+            found["mode"] = "json"
+            found["strict"] = False
+        return found
+    return {}
+
+
+def unplayed(cas: Cassette | None) -> int:
+    """How many recorded interactions a replay did not use."""
+    if cas is None or cas.write_protected is False:
+        return 0
+    return sum(1 for played in cas.play_counts.values() if played == 0) + max(0, len(cas.data) - len(cas.play_counts))

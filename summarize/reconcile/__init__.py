@@ -1,0 +1,1 @@
+"""Stage 4, reconcile: figures by scope, disagreements, terminology, consensus and gaps, in code."""

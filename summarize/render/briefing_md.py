@@ -1,0 +1,141 @@
+"""Render a Briefing as Markdown. Pure function of the model."""
+
+from __future__ import annotations
+
+from summarize.models.briefing import Briefing, FigureComparison, Sentence
+from summarize.render.reports import _cell, format_value
+
+
+def _refs(b: Briefing) -> dict[str, str]:
+    return {s.id: f"S{i}" for i, s in enumerate(b.sources, 1)}
+
+
+def _cite(s: Sentence, refs: dict[str, str]) -> str:
+    by_source: dict[str, list[str]] = {}
+    for cid in s.claim_ids:
+        sid, _, local = cid.partition(":")
+        if sid in refs:
+            by_source.setdefault(sid, []).append(local)
+    return " " + " ".join(f"[{refs[sid]}: {', '.join(ids)}]" for sid, ids in sorted(by_source.items(), key=lambda kv: refs[kv[0]])) if by_source else ""
+
+
+def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[str, str]) -> list[str]:
+    if c.disagreement:
+        status = "disagreement"
+    elif any(e.earlier for e in c.entries):
+        status = "later figures supersede earlier counts of a rising toll"
+    elif c.comparable:
+        status = "agreement"
+    else:
+        status = "one claimant, which revised its figure" if len(c.entries) > 1 else "single claimant, nothing to compare"
+    lines = [f"### {c.label}", "", f"{c.claimants} independent claimant(s); {status}.", ""]
+    lines += ["| claimant | value | time window | carried by | figures |", "|---|---|---|---|---|"]
+    for e in c.entries:
+        value = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word)
+        if e.earlier:
+            value += f" (earlier count, {e.as_of})"
+        if e.derived_from:
+            value += f" (derived: {e.rule})"
+        carried = ", ".join(f"{source_names.get(s, s)} [{refs.get(s, s)}]" for s in e.source_ids)
+        ids = ", ".join(e.derived_from or e.figure_ids)
+        lines.append(f"| {_cell(e.claimant)} | {_cell(value)} | {_cell(e.time_window or 'not stated')} | {_cell(carried)} | {_cell(ids)} |")
+    lines.append("")
+    if c.derived and sum(1 for e in c.entries if not e.derived_from and not e.earlier) >= 2:
+        d = c.derived
+        lines.append(f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {d.rule_text}")
+        lines.append("")
+    lines += [f"- {n}" for n in c.notes]
+    if c.notes:
+        lines.append("")
+    return lines
+
+
+def briefing_markdown(b: Briefing) -> str:
+    refs = _refs(b)
+    names = {s.id: s.outlet or s.id for s in b.sources}
+    rec = b.reconciled
+    lines: list[str] = []
+    lines.append(f"# {b.headline.text}{_cite(b.headline, refs)}" if b.headline else "# (headline withheld: it failed the checks)")
+    dates = sorted(s.published.isoformat() for s in b.sources if s.published)
+    lines += [
+        "",
+        f"_Briefing from {len(b.sources)} sources"
+        + (f", published {dates[0]} to {dates[-1]}" if dates else "")
+        + ". Every sentence cites the claims it rests on; [S2: f1] is figure f1 of source S2._",
+        "",
+    ]
+    if not b.verified:
+        failed = ", ".join(c.name for c in b.checks if not c.passed)
+        lines += [f"> **Checks failed: {failed}.** Sentences that failed were removed; see Checks below.", ""]
+    lines += [" ".join(s.text + _cite(s, refs) for s in b.lead), ""]
+    if b.key_points:
+        lines += ["## Key points", ""] + [f"- {s.text}{_cite(s, refs)}" for s in b.key_points] + [""]
+    if rec.comparisons:
+        lines += ["## Figures by scope", "", "Figures are compared only within one scope (what is counted, whose dead, which side).", ""]
+        for c in rec.comparisons:
+            lines += _comparison(c, refs, names)
+    if rec.disagreements:
+        lines += ["## Disagreements", ""]
+        for d in rec.disagreements:
+            lines += [f"### {d.topic} ({d.kind}, {d.status})", ""]
+            lines += ["| " + " | ".join(_cell(p.claimant) for p in d.positions) + " |", "|" + "---|" * len(d.positions)]
+            lines += ["| " + " | ".join(_cell(p.statement) for p in d.positions) + " |", ""]
+            lines += [f"- Possible explanation: {e}" for e in d.possible_explanations] + [""]
+    if rec.not_comparable:
+        lines += (
+            ["## Not comparable", ""]
+            + [f"- {', '.join(n.claimants)}: {n.reason} ({', '.join(n.figure_ids)})" for n in rec.not_comparable]
+            + [""]
+        )
+    if rec.sum_checks:
+        lines += ["## Internal consistency", ""] + [f"- {'✓' if s.consistent else '✗'} {s.claimant}: {s.note}" for s in rec.sum_checks] + [""]
+    if rec.consensus:
+        lines += ["## Consensus", ""]
+        for point in rec.consensus:
+            lines.append(
+                f"- {point.text} — {point.n_independent_claimants} independent claimant(s) ({', '.join(point.claimants)}), "
+                f"carried by {len(point.source_ids)} source(s)"
+            )
+        lines.append("")
+    if b.timeline:
+        lines += ["## Timeline", ""] + [f"- **{s.when}**: {s.text}{_cite(s, refs)}" for s in b.timeline] + [""]
+    if b.context:
+        lines += ["## Context", ""] + [f"- {s.text}{_cite(s, refs)}" for s in b.context] + [""]
+    if rec.terminology:
+        lines += ["## Terminology", ""]
+        lines += [
+            f"- “{t.term}” is used by {t.used_by} ({', '.join(refs.get(s, s) for s in t.source_ids)}); neutral rendering: {t.neutral_rendering}"
+            for t in rec.terminology
+        ]
+        lines.append("")
+    if rec.gaps:
+        lines += ["## Gaps: what no source establishes", ""] + [f"- {g.question} {g.why_unknown}".strip() for g in rec.gaps] + [""]
+    lines += ["## Sources", ""]
+    for s in b.sources:
+        meta = ", ".join(
+            x
+            for x in (s.outlet_type if s.outlet_type != "unknown" else "", s.affiliation or "", str(s.published) if s.published else "no publication date")
+            if x
+        )
+        cited = "" if s.cited else " — **not cited in the text**"
+        lines.append(
+            f"- [{refs[s.id]}] {s.outlet or s.id}: {s.title or s.id} ({meta}; {s.claims} claims, {s.figures} figures){' ' + s.url if s.url else ''}{cited}"
+        )
+    lines += ["", "## Checks", ""]
+    lines += [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" + "".join(f"\n  - {_cell(x)}" for x in c.failures) for c in b.checks]
+    if b.removed:
+        lines += ["", "## Removed sentences (failed the checks; not part of the briefing)", ""]
+        lines += [f"- ~~{_cell(r.text)}~~ — " + "; ".join(r.problems) for r in b.removed]
+    p = b.provenance
+    cost = f"${p.usage.cost_usd:.4f}" if p.usage.cost_usd is not None else "unknown (no prices configured)"
+    lines += [
+        "",
+        "## Provenance",
+        "",
+        f"- model {p.model} via {p.endpoint} ({p.mode}); schema {p.schema_version}; summarize {p.tool_version}",
+        "- prompts: " + ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts),
+        f"- usage over all calls and attempts: {p.usage.prompt_tokens} prompt + {p.usage.completion_tokens} completion tokens, "
+        f"{p.usage.attempts} answers, {p.usage.requests} requests; cost {cost}",
+        "",
+    ]
+    return "\n".join(lines)

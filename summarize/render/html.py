@@ -1,0 +1,465 @@
+"""Render a briefing or extraction output as one self-contained HTML page. Pure functions of the models.
+
+The page loads nothing: CSS and script (``data/report.css``, ``data/report.js``) are inlined, and a
+Content-Security-Policy allows only those two blocks, by hash, so the page works offline and an
+injected tag could neither run nor fetch. Article text and model output are untrusted: every string
+is escaped, and only http(s) URLs become links.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import heapq
+import math
+import re
+from collections.abc import Iterable, Sequence
+from functools import cache
+from html import escape
+from pathlib import Path
+
+from summarize.models.briefing import Briefing, FigureComparison, FigureEntry, Sentence
+from summarize.models.report import CheckResult, Evidence, ExtractionOutput, Provenance, Source, SourceReport
+from summarize.render.reports import figure_scope, figure_value, format_value
+
+_DATA = Path(__file__).resolve().parents[1] / "data"
+_INK = "#1b1b1b"
+_WORDS = {"at_least": "at least ", "about": "about ", "more_than": "more than ", "less_than": "less than ", "up_to": "up to "}
+_LEGEND = (
+    "Dot: one number. Bar: a range. Arrow: open-ended (“at least”, “more than”, “up to”). "
+    "Hollow marker: derived by summing parts, not stated as such by the claimant."
+)
+
+
+def _e(text: object) -> str:
+    return escape("" if text is None else str(text), quote=True)
+
+
+def _safe_url(url: str | None) -> str | None:
+    # header fields are untrusted: javascript:, data: or file: URLs must never become links
+    return url if url and re.fullmatch(r"https?://[^\s<>\"'`]+", url, re.IGNORECASE) else None
+
+
+def _ul(items: Iterable[str], cls: str = "") -> str:
+    return (f'<ul class="{cls}">' if cls else "<ul>") + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], caption: str = "") -> str:
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table>{f'<caption>{_e(caption)}</caption>' if caption else ''}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _section(sid: str, title: str, html: str) -> str:
+    return f'<section id="{sid}" aria-labelledby="{sid}-h"><h2 id="{sid}-h">{_e(title)}</h2>\n{html}</section>'
+
+
+def _meta(*parts: str | None) -> str:
+    return " · ".join(p for p in parts if p and p != "unknown")
+
+
+@cache
+def _asset(name: str) -> tuple[str, str]:
+    """A bundled file's text and its CSP source expression (the page allows exactly these blocks)."""
+    text = (_DATA / name).read_text(encoding="utf-8")
+    return text, "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+class _Anchors:
+    """Claim ids, the evidence span each one cites, and the unique HTML id of that span."""
+
+    def __init__(self, reports: Sequence[SourceReport], refs: dict[str, str], wanted: set[str] | None = None) -> None:
+        self.refs = refs
+        self.outlets = {r.source.id: r.source.outlet or r.source.id for r in reports}
+        self.evidence: dict[str, Evidence] = {}
+        self.html_id: dict[str, str] = {}
+        self._taken: set[str] = set()
+        lengths = {r.source.id: len(r.source.text) for r in reports}
+        for r in reports:
+            items = [(f.id, f.evidence) for f in r.figures] + [(c.id, c.evidence) for c in r.claims]
+            for event in r.events:
+                items += [(_event_key(event.id, i), ev) for i, ev in enumerate(event.evidence)]
+            for cid, ev in items:
+                # a hand-edited briefing may carry offsets outside its text: such a citation shows as not found
+                valid = ev.source_id in lengths and 0 <= ev.start <= ev.end <= lengths[ev.source_id]
+                if valid and (wanted is None or cid in wanted) and cid not in self.evidence:
+                    self.evidence[cid] = ev
+                    self.html_id[cid] = self.unique("ev-" + cid)
+
+    def unique(self, base: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_-]+", "-", base).strip("-") or "x"
+        hid, n = base, 1
+        while hid in self._taken:
+            n += 1
+            hid = f"{base}-{n}"
+        self._taken.add(hid)
+        return hid
+
+    def ref(self, sid: str) -> str:
+        return self.refs.get(sid, sid)
+
+    def link(self, cid: str, *, with_ref: bool = False) -> str:
+        sid, _, local = cid.partition(":")
+        local = local or cid
+        shown = f"{self.ref(sid)} {local}" if with_ref else local
+        hid = self.html_id.get(cid)
+        if hid is None:
+            return f'<span class="cite-missing">{_e(shown)} (not found)</span>'
+        label, quote = f"{self.ref(sid)} {local}, {self.outlets.get(sid, sid)}", self.evidence[cid].quote
+        return f'<a class="cite" href="#{hid}" aria-label="{_e(label)}" title="{_e(quote[:240])}">{_e(shown)}</a>'
+
+    def cites(self, ids: Iterable[str]) -> str:
+        groups: dict[str, list[str]] = {}
+        for cid in ids:
+            groups.setdefault(cid.partition(":")[0], []).append(cid)
+        order = sorted(groups, key=lambda s: (s not in self.refs, int(self.refs.get(s, "S0")[1:]), s))
+        parts = (f'<span class="cite-group">[{_e(self.ref(sid))}: ' + ", ".join(self.link(cid) for cid in groups[sid]) + "]</span>" for sid in order)
+        return f' <span class="cites">{" ".join(parts)}</span>' if groups else ""
+
+
+def _event_key(event_id: str, i: int) -> str:
+    # an event may rest on several passages; citations of the event go to the first
+    return event_id if i == 0 else f"{event_id}.{i + 1}"
+
+
+def _nest(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str, bool]]:
+    """Cut crossing spans into nesting pieces, one element each: (start, end, html id, first piece?) in document order."""
+    heap = [(s, -e, i, hid, True) for i, (s, e, hid) in enumerate(spans)]
+    heapq.heapify(heap)
+    seq = len(heap)
+    open_ends: list[int] = []
+    pieces: list[tuple[int, int, str, bool]] = []
+    while heap:
+        start, neg_end, _, hid, first = heapq.heappop(heap)
+        end = -neg_end
+        while open_ends and open_ends[-1] <= start:
+            open_ends.pop()
+        if open_ends and end > open_ends[-1]:
+            # the rest of this span starts where the enclosing piece ends and is placed again from there
+            heapq.heappush(heap, (open_ends[-1], -end, seq, hid, False))
+            seq += 1
+            end = open_ends[-1]
+        pieces.append((start, end, hid, first))
+        open_ends.append(end)
+    return pieces
+
+
+def _marked_text(text: str, spans: Sequence[tuple[int, int, str]], titles: dict[str, str]) -> str:
+    out: list[str] = []
+    pos = 0
+    stack: list[int] = []
+
+    def close_to(limit: int) -> None:
+        nonlocal pos
+        while stack and stack[-1] <= limit:
+            end = stack.pop()
+            out.append(_e(text[pos:end]) + "</mark>")
+            pos = end
+
+    for start, end, hid, first in _nest(spans):
+        close_to(start)
+        out.append(_e(text[pos:start]))
+        pos = start
+        anchor = f' id="{hid}" tabindex="-1"' if first else ""
+        out.append(f'<mark class="ev"{anchor} data-ev="{hid}" title="{_e(titles.get(hid, ""))}">')
+        stack.append(end)
+    close_to(len(text))
+    return "".join(out) + _e(text[pos:])
+
+
+def _pane(src: Source, a: _Anchors) -> str:
+    mine = [(cid, ev) for cid, ev in a.evidence.items() if ev.source_id == src.id]
+    spans = [(ev.start, ev.end, a.html_id[cid]) for cid, ev in mine]
+    titles = {a.html_id[cid]: f"{a.ref(src.id)} {cid.partition(':')[2] or cid}" for cid, _ in mine}
+    hid, url = a.unique("src-" + src.id), _safe_url(src.url)
+    meta = _e(_meta(src.outlet_type, src.affiliation, f"published {src.published}" if src.published else "no publication date"))
+    link = f' · <a href="{_e(url)}">original article</a>' if url else ""
+    lang = f' lang="{_e(src.language)}"' if src.language else ""
+    heading = f"[{_e(a.ref(src.id))}] {_e(src.outlet or src.id)}: {_e(src.title or src.id)}"
+    return (
+        f'<section class="source" id="{hid}" aria-labelledby="{hid}-h"><h3 id="{hid}-h">{heading}</h3><p class="meta">{meta}{link}</p>'
+        f'<div class="text"{lang} dir="auto">{_marked_text(src.text, spans, titles)}</div></section>'
+    )
+
+
+def _document(title: str, main: str, sources: Iterable[Source], a: _Anchors, what: str, lang: str) -> str:
+    (css, css_hash), (js, js_hash) = _asset("report.css"), _asset("report.js")
+    csp = f"default-src 'none'; style-src {css_hash}; script-src {js_hash}; base-uri 'none'; form-action 'none'"
+    panes = "\n".join(_pane(s, a) for s in sources)
+    intro = f"Highlighted: {what}. A citation link jumps to its passage here; Back returns to it."
+    return (
+        f'<!DOCTYPE html>\n<html lang="{_e(lang)}">\n<head>\n<meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{_e(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n'
+        '<a class="skip" href="#sources-pane">Skip to the source texts</a>\n<div class="page">\n'
+        f'<main id="content">\n{main}\n</main>\n<aside id="sources-pane" aria-labelledby="sources-pane-h">\n<h2 id="sources-pane-h">Source texts</h2>\n'
+        f'<p class="meta">{_e(intro)}</p>\n{panes}\n</aside>\n</div>\n<script>{js}</script>\n</body>\n</html>\n'
+    )
+
+
+def _checks(checks: Sequence[CheckResult]) -> str:
+    items = []
+    for c in checks:
+        badge = '<span class="badge">✓ passed</span>' if c.passed else '<span class="badge">✗ FAILED</span>'
+        failures = _ul(_e(f) for f in c.failures) if c.failures else ""
+        items.append(f'<li class="{"pass" if c.passed else "fail"}">{badge} <strong>{_e(c.name)}</strong>: {_e(c.detail)}{failures}</li>')
+    return '<ul class="checks">' + "".join(items) + "</ul>"
+
+
+def _provenance(p: Provenance) -> str:
+    u = p.usage
+    cost = f"${u.cost_usd:.4f}" if u.cost_usd is not None else "unknown (no prices configured)"
+    usage = f"{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, {u.attempts} answers, {u.requests} requests; cost {cost}"
+    prompts = ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts)
+    run = f"model {p.model} via {p.endpoint} ({p.mode}); schema {p.schema_version}; summarize {p.tool_version}; created {p.created_at}"
+    return _ul(_e(x) for x in (run, f"prompts: {prompts}", f"usage over all calls and attempts: {usage}"))
+
+
+# --- figure chart ---------------------------------------------------------------------------------
+
+_W, _LEFT, _RIGHT, _ROW, _TOP = 720, 190, 560, 38, 12
+
+
+def _in_words(e: FigureEntry) -> str:
+    b = e.bounds()
+    if b is None:
+        return f"{e.vague_word or 'unspecified'} (no number given)"
+    number = str(b[0]) if b[0] == b[1] else f"{b[0]} to {b[1]}"
+    return _WORDS.get(e.qualifier, "") + number + ((f" (derived: {e.rule})" if e.rule else " (derived)") if e.derived else "")
+
+
+def _arrow(x: float, y: int, way: int) -> str:
+    tip = x + 16 * way
+    head = f"M{tip:.1f} {y - 5} L{tip + 7 * way:.1f} {y} L{tip:.1f} {y + 5} Z"
+    return f'<path d="M{x:.1f} {y} H{tip:.1f}" stroke="{_INK}" stroke-width="2"/><path d="{head}" fill="{_INK}"/>'
+
+
+def _chart(c: FigureComparison, n: int) -> str:
+    hi = max((b[1] for e in c.entries if (b := e.bounds())), default=0)
+    # about four ticks at 1, 2 or 5 times a power of ten; counts are whole, so never a step below 1
+    magnitude = 10 ** math.floor(math.log10(hi / 4)) if hi >= 4 else 1
+    step = next(int(m * magnitude) for m in (1, 2, 5, 10) if m * magnitude >= hi / 4)
+    top = step * max(1, math.ceil(hi / step))
+
+    def x(v: int) -> float:
+        return _LEFT + (_RIGHT - _LEFT) * v / top
+
+    parts: list[str] = []
+    for i, e in enumerate(c.entries):
+        y = _TOP + _ROW * i + _ROW // 2
+        name = e.claimant if len(e.claimant) <= 26 else e.claimant[:25] + "…"
+        parts.append(f'<text x="{_LEFT - 12}" y="{y + 5}" text-anchor="end">{_e(name)}</text>')
+        parts.append(f'<line x1="{_LEFT}" x2="{_RIGHT}" y1="{y}" y2="{y}" stroke="#9a9a9a" stroke-dasharray="2 5"/>')
+        b = e.bounds()
+        if b is None:
+            parts.append(f'<text x="{_LEFT + 6}" y="{y + 5}" font-style="italic">{_e(e.vague_word or "unspecified")} (no number)</text>')
+            continue
+        fill = "#ffffff" if e.derived else _INK
+        if b[0] == b[1]:
+            parts.append(f'<circle cx="{x(b[0]):.1f}" cy="{y}" r="7" fill="{fill}" stroke="{_INK}" stroke-width="2.5"/>')
+            left, right = x(b[0]) - 7, x(b[0]) + 7
+        else:
+            left, right = x(b[0]), x(b[1])
+            parts.append(f'<rect x="{left:.1f}" y="{y - 6}" width="{right - left:.1f}" height="12" fill="{fill}" stroke="{_INK}" stroke-width="2"/>')
+        if e.qualifier in ("at_least", "more_than"):
+            parts.append(_arrow(right, y, 1))
+            right += 24
+        elif e.qualifier in ("up_to", "less_than"):
+            parts.append(_arrow(left, y, -1))
+        label = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word) + (" derived" if e.derived else "")
+        label += f" (earlier, {e.as_of})" if e.earlier else ""
+        parts.append(f'<text x="{right + 6:.1f}" y="{y + 5}" font-weight="700">{_e(label)}</text>')
+    axis_y = _TOP + _ROW * len(c.entries) + 4
+    parts.append(f'<line x1="{_LEFT}" x2="{_RIGHT}" y1="{axis_y}" y2="{axis_y}" stroke="{_INK}" stroke-width="1.5"/>')
+    for v in range(0, top + 1, step):
+        parts.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{axis_y}" y2="{axis_y + 6}" stroke="{_INK}"/>')
+        parts.append(f'<text x="{x(v):.1f}" y="{axis_y + 21}" text-anchor="middle" font-size="14">{v}</text>')
+    parts.append(f'<text x="{(_LEFT + _RIGHT) // 2}" y="{axis_y + 40}" text-anchor="middle" font-size="14">people {_e(c.metric)}</text>')
+    tid, did, h = f"chart-{n}-title", f"chart-{n}-desc", axis_y + 50
+    desc = "; ".join(f"{e.claimant}: {_in_words(e)}" + (f" (an earlier count, {e.as_of})" if e.earlier else "") for e in c.entries) + "."
+    return (
+        f'<figure class="chart"><svg role="img" aria-labelledby="{tid} {did}" viewBox="0 0 {_W} {h}" width="{_W}" height="{h}" font-size="15">'
+        f'<title id="{tid}">Figures for {_e(c.label)}, one row per claimant</title><desc id="{did}">{_e(desc)}</desc>{"".join(parts)}</svg>'
+        f"<figcaption>{_e(_LEGEND)}</figcaption></figure>"
+    )
+
+
+# --- briefing -------------------------------------------------------------------------------------
+
+
+def _cited_ids(b: Briefing) -> set[str]:
+    rec = b.reconciled
+    ids = {cid for s in b.sentences() for cid in s.claim_ids} | {cid for r in b.removed for cid in r.claim_ids}
+    ids |= {fid for c in rec.comparisons for e in c.entries for fid in e.figure_ids + e.derived_from}
+    ids |= {cid for d in rec.disagreements for p in d.positions for cid in p.claim_ids}
+    ids |= {cid for p in rec.consensus for cid in p.claim_ids} | {cid for t in rec.terminology for cid in t.claim_ids}
+    ids |= {fid for nc in rec.not_comparable for fid in nc.figure_ids}
+    return ids | {fid for s in rec.sum_checks for fid in [s.total_figure_id, *s.part_figure_ids]}
+
+
+def _links(ids: Iterable[str], a: _Anchors) -> str:
+    return ", ".join(a.link(f, with_ref=True) for f in ids)
+
+
+def _sentence(s: Sentence, a: _Anchors) -> str:
+    if s.status != "marked":
+        return _e(s.text) + a.cites(s.claim_ids)
+    problems = f' <span class="problems">({_e("; ".join(s.problems))})</span>' if s.problems else ""
+    return f'<span class="flag">⚠ failed a check:</span> {_e(s.text)}{a.cites(s.claim_ids)}{problems}'
+
+
+def _comparison(c: FigureComparison, n: int, a: _Anchors) -> str:
+    status = "disagreement" if c.disagreement else "agreement" if c.comparable else "single claimant, nothing to compare"
+    status = "one claimant, which revised its figure" if not c.comparable and len(c.entries) > 1 else status
+    if not c.disagreement and any(e.earlier for e in c.entries):
+        status = "later figures supersede earlier counts of a rising toll"
+    rows = []
+    for e in c.entries:
+        # "≥ 153" must not break after its sign in a narrow column
+        value = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word).replace(" ", "\u00a0")
+        value += (f" (earlier count, {e.as_of})" if e.earlier else "") + (f" (derived: {e.rule})" if e.derived else "")
+        carried = ", ".join(f"{a.outlets.get(s, s)} [{a.ref(s)}]" for s in e.source_ids)
+        rows.append([_e(e.claimant), _e(value), _e(e.time_window or "not stated"), _e(carried), _links(e.derived_from or e.figure_ids, a)])
+    html = [f"<h3>{_e(c.label)}</h3>", f'<p class="note">{c.claimants} independent claimant(s); {status}.</p>', _chart(c, n)]
+    html.append(_table(["claimant", "value", "time window", "carried by", "figures"], rows, "Details per claimant"))
+    if c.derived and sum(1 for e in c.entries if not e.derived and not e.earlier) >= 2:
+        d = c.derived
+        derived = f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {d.rule_text}"
+        html.append(f'<p class="note">{_e(derived)}</p>')
+    if c.notes:
+        html.append(_ul(_e(x) for x in c.notes))
+    return "\n".join(html)
+
+
+def _briefing_sections(b: Briefing, a: _Anchors) -> list[tuple[str, str, str]]:
+    rec = b.reconciled
+    out: list[tuple[str, str, str]] = []
+
+    def add(sid: str, title: str, items: list[str]) -> None:
+        if items:
+            out.append((sid, title, _ul(items)))
+
+    if rec.comparisons:
+        intro = '<p class="note">Figures are compared only within one scope (what is counted, whose dead, which side).</p>'
+        out.append(("figures", "Figures by scope", intro + "\n".join(_comparison(c, n, a) for n, c in enumerate(rec.comparisons, 1))))
+    add("key-points", "Key points", [_sentence(s, a) for s in b.key_points])
+    if rec.disagreements:
+        parts = []
+        for d in rec.disagreements:
+            cards = "".join(f'<div class="position"><h4>{_e(p.claimant)}</h4><p>{_e(p.statement)}</p><p>{a.cites(p.claim_ids)}</p></div>' for p in d.positions)
+            parts.append(f'<h3>{_e(d.topic)} ({_e(d.kind)}, {_e(d.status)})</h3><div class="positions">{cards}</div>')
+            parts.append(_ul(f"Possible explanation: {_e(x)}" for x in d.possible_explanations) if d.possible_explanations else "")
+        out.append(("disagreements", "Disagreements", "\n".join(parts)))
+    add(
+        "not-comparable",
+        "Not comparable",
+        [f"{_e(', '.join(n.claimants))}: {_e(n.reason)} ({_links(n.figure_ids, a)})" for n in rec.not_comparable],
+    )
+    add(
+        "consistency",
+        "Internal consistency",
+        [f"{'✓ consistent' if s.consistent else '✗ INCONSISTENT'}: {_e(s.claimant)}: {_e(s.note)}" for s in rec.sum_checks],
+    )
+    claimants = [f" — {p.n_independent_claimants} independent claimant(s) ({_e(', '.join(p.claimants))})" for p in rec.consensus]
+    add("consensus", "Consensus", [f"{_e(p.text)}{who}{a.cites(p.claim_ids)}" for p, who in zip(rec.consensus, claimants, strict=True)])
+    add("timeline", "Timeline", [f"<strong>{_e(s.when)}</strong>: {_sentence(s, a)}" for s in b.timeline])
+    add("context", "Context", [_sentence(s, a) for s in b.context])
+    terms = [f"“{_e(t.term)}” is used by {_e(t.used_by)}{a.cites(t.claim_ids)}; neutral rendering: {_e(t.neutral_rendering)}" for t in rec.terminology]
+    add("terminology", "Terminology", terms)
+    add("gaps", "Gaps: what no source establishes", [_e(f"{g.question} {g.why_unknown}".strip()) for g in rec.gaps])
+    out.append(("checks", "Checks", _checks(b.checks)))
+    if b.removed:
+        items = (f"<s>{_e(r.text)}</s>{a.cites(r.claim_ids)} — {_e('; '.join(r.problems))}" for r in b.removed)
+        out.append(("removed", "Removed sentences (failed the checks; not part of the briefing)", _ul(items, "removed")))
+    sources = []
+    for src in b.sources:
+        url = _safe_url(src.url)
+        meta = _meta(src.outlet_type, src.affiliation, str(src.published) if src.published else "no publication date").replace(" · ", ", ")
+        title = f'<a href="{_e(url)}">{_e(src.title or src.id)}</a>' if url else _e(src.title or src.id)
+        cited = "" if src.cited else ' — <strong class="flag">not cited in the text</strong>'
+        sources.append(
+            f"[{_e(a.ref(src.id))}] <strong>{_e(src.outlet or src.id)}</strong>: {title} ({_e(meta)}; {src.claims} claims, {src.figures} figures){cited}"
+        )
+    add("sources", "Sources", sources)
+    out.append(("provenance", "Provenance", _provenance(b.provenance)))
+    return out
+
+
+def briefing_html(b: Briefing, *, lang: str = "en") -> str:
+    """The briefing on the left, its sources' texts on the right with every cited passage highlighted."""
+    refs = {s.id: f"S{i}" for i, s in enumerate(b.sources, 1)}
+    a = _Anchors(b.reports, refs, wanted=_cited_ids(b))
+    dates = sorted(s.published.isoformat() for s in b.sources if s.published)
+    span = f", published {dates[0]} to {dates[-1]}" if dates else ""
+    head = [f"<header><h1>{_sentence(b.headline, a) if b.headline else '(headline withheld: it failed the checks)'}</h1>"]
+    head.append(
+        f'<p class="meta">Briefing from {len(b.sources)} sources{span}. Every sentence cites the claims it rests on; '
+        "[S2: f1] is figure f1 of source S2 and links to its passage in the source text.</p></header>"
+    )
+    if not b.verified:
+        failed = _e(", ".join(c.name for c in b.checks if not c.passed))
+        head.append(
+            f'<p class="alert" role="status"><strong>✗ Checks failed: {failed}.</strong> Failing sentences were removed; see <a href="#checks">Checks</a>.</p>'
+        )
+    sections = _briefing_sections(b, a)
+    nav = "".join(f'<li><a href="#{sid}">{_e(re.split(r"[(:]", title)[0].strip())}</a></li>' for sid, title, _ in sections)
+    head.append(f'<nav aria-label="Sections"><ul><li><a href="#sources-pane">Source texts</a></li>{nav}</ul></nav>')
+    head.append('<section class="lead" id="lead" aria-label="Lead">' + "".join(f"<p>{_sentence(s, a)}</p>" for s in b.lead) + "</section>")
+    main = "\n".join(head + [_section(*s) for s in sections])
+    by_id = {r.source.id: r.source for r in b.reports}
+    panes = [by_id[s.id] for s in b.sources if s.id in by_id] + [r.source for r in b.reports if r.source.id not in refs]
+    return _document(b.headline.text if b.headline else "Briefing", main, panes, a, "every passage the briefing cites", lang)
+
+
+# --- extraction output ------------------------------------------------------------------------------
+
+
+def _report(r: SourceReport, hid: str, a: _Anchors) -> str:
+    s, url = r.source, _safe_url(r.source.url)
+    meta = _meta(s.id, s.outlet, s.outlet_type, f"published {s.published}" if s.published else "no publication date", f"sha256 {s.sha256[:16]}…")
+    link = f' · <a href="{_e(url)}">original article</a>' if url else ""
+    html = [
+        f'<section id="{hid}" aria-labelledby="{hid}-h"><h2 id="{hid}-h">[{_e(a.ref(s.id))}] {_e(s.title or s.id)}</h2>',
+        f'<p class="meta">{_e(meta)}{link}</p>',
+    ]
+    if r.figures:
+        rows = ([a.link(f.id), _e(figure_value(f).replace(" ", "\u00a0")), _e(figure_scope(f)), _e(f.attributed_to), _e(f.reported_by)] for f in r.figures)
+        html.append("<h3>Figures</h3>" + _table(["id", "value", "scope", "said by", "reported by"], rows))
+    if r.events:
+        items = []
+        for e in r.events:
+            links = ", ".join(a.link(_event_key(e.id, i)) for i in range(len(e.evidence))) or _e(e.id)
+            when = f"“{e.date_as_written}” (unresolved)" if e.date_as_written else "date not stated"
+            if e.date_start:
+                when = f"{e.date_start}" + (f" – {e.date_end}" if e.date_end and e.date_end != e.date_start else "")
+            facts = [f"{e.event_type} / {e.sub_event_type}", when, "; ".join(x.name for x in e.locations), e.status]
+            items.append(f"{links}: {_e('; '.join(x for x in facts if x))}. {_e(e.summary)}")
+        html.append("<h3>Events</h3>" + _ul(items))
+    if r.claims:
+        terms = {c.id: f" (loaded terms: {', '.join(c.loaded_terms)})" if c.loaded_terms else "" for c in r.claims}
+        html.append("<h3>Claims</h3>" + _ul(f"{a.link(c.id)}: {_e(c.text)}{_e(terms[c.id])}" for c in r.claims))
+    if r.actors:
+        html.append("<h3>Actors</h3>" + _ul(f"{_e(x.name)} → {_e(x.canonical_name)} ({_e(x.actor_type)})" for x in r.actors))
+    html.append("<h3>Checks</h3>" + _checks(r.checks))
+    if r.dropped:
+        html.append("<h3>Dropped (not verified, not shown above)</h3>" + _ul(f"{_e(d.kind)}: {_e(d.reason)}" for d in r.dropped))
+    html.append("<h3>Provenance</h3>" + _provenance(r.provenance) + "</section>")
+    return "\n".join(html)
+
+
+def reports_html(out: ExtractionOutput, *, lang: str = "en") -> str:
+    """Each source report beside its source text, with every grounded quote highlighted."""
+    refs = {r.source.id: f"S{i}" for i, r in enumerate(out.reports, 1)}
+    a = _Anchors(out.reports, refs)
+    head = [f'<header><h1>Source reports</h1><p class="meta">{len(out.reports)} source(s). Each id links to its quote in the source text.</p></header>']
+    partial = [r.source.id for r in out.reports if not r.verified]
+    if partial or out.failed:
+        which = _e(", ".join(partial) or "none of the reports")
+        head.append(f'<p class="alert" role="status"><strong>✗ Verification was partial</strong> for {which}; {len(out.failed)} item(s) failed.</p>')
+    hids = [a.unique("report-" + r.source.id) for r in out.reports]
+    nav = "".join(f'<li><a href="#{h}">[{_e(refs[r.source.id])}] {_e(r.source.outlet or r.source.id)}</a></li>' for r, h in zip(out.reports, hids, strict=True))
+    head.append(f'<nav aria-label="Reports"><ul><li><a href="#sources-pane">Source texts</a></li>{nav}</ul></nav>')
+    body = [_report(r, h, a) for r, h in zip(out.reports, hids, strict=True)]
+    if out.failed:
+        body.append(_section("failed", "Failed items", _ul(f"{_e(f.item)} ({_e(f.stage)}, {_e(f.error)}): {_e(f.message)}" for f in out.failed)))
+    main = "\n".join(head + body)
+    return _document("Source reports", main, [r.source for r in out.reports], a, "every quote the reports rest on", lang)

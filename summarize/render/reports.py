@@ -1,0 +1,130 @@
+"""Render outputs as Markdown, JSON or JSONL. Pure functions of the models; no I/O."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from summarize.models.report import ExtractionOutput, FigureClaim, SourceReport
+
+
+def _cell(text: object) -> str:
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def format_value(value: int | None, low: int | None, high: int | None, qualifier: str, vague_word: str | None) -> str:
+    if value is None and low is None and high is None:
+        return vague_word or "?"
+    number = f"{low}–{high}" if value is None else str(value)
+    prefix = {"at_least": "≥ ", "about": "~", "more_than": "> ", "less_than": "< ", "up_to": "≤ "}.get(qualifier, "")
+    return prefix + number
+
+
+def figure_value(f: FigureClaim) -> str:
+    return format_value(f.value, f.low, f.high, f.qualifier, f.vague_word)
+
+
+def figure_scope(f: FigureClaim) -> str:
+    who = f.party if f.population == "combatants" and f.party else f.population
+    parts = [f.metric, who]
+    if f.time_window:
+        parts.append(f.time_window)
+    if f.place:
+        parts.append(f"in {f.place}")
+    return ", ".join(parts)
+
+
+def report_markdown(report: SourceReport) -> str:
+    s = report.source
+    lines = [f"## {s.title or s.id}", ""]
+    meta = [("source id", s.id), ("outlet", s.outlet), ("type", s.outlet_type), ("published", s.published), ("url", s.url), ("sha256", s.sha256[:16] + "…")]
+    lines.append(" · ".join(f"{k}: {v}" for k, v in meta if v not in (None, "unknown")))
+    lines.append("")
+    if report.events:
+        lines += ["### Events", "", "| id | type | date | where | status | summary |", "|---|---|---|---|---|---|"]
+        for e in report.events:
+            if e.date_start:
+                when = e.date_start.isoformat() + (f" – {e.date_end.isoformat()}" if e.date_end and e.date_end != e.date_start else "")
+            else:
+                when = f"“{e.date_as_written}” (unresolved)" if e.date_as_written else "not stated"
+            where = "; ".join(loc.name for loc in e.locations)
+            lines.append(f"| {e.id} | {_cell(e.event_type)} / {_cell(e.sub_event_type)} | {_cell(when)} | {_cell(where)} | {e.status} | {_cell(e.summary)} |")
+        lines.append("")
+    if report.figures:
+        lines += ["### Figures", "", "| id | value | scope | said by | reported by | quote |", "|---|---|---|---|---|---|"]
+        for f in report.figures:
+            lines.append(
+                f"| {f.id} | {_cell(figure_value(f))} | {_cell(figure_scope(f))} | {_cell(f.attributed_to)} | {_cell(f.reported_by)} "
+                f"| “{_cell(f.evidence.quote)}” [{f.evidence.start}:{f.evidence.end}] |"
+            )
+        lines.append("")
+    if report.claims:
+        lines += ["### Claims", ""]
+        for c in report.claims:
+            terms = f" (loaded terms: {', '.join(c.loaded_terms)})" if c.loaded_terms else ""
+            gloss = f" (English: {c.gloss})" if c.gloss else ""
+            lines.append(f"- **{c.id}** {c.text}{terms}  \n  “{c.evidence.quote}” [{c.evidence.start}:{c.evidence.end}]{gloss}")
+        lines.append("")
+    if report.actors:
+        lines += ["### Actors", ""]
+        lines += [f"- {a.name} → {a.canonical_name} ({a.actor_type})" for a in report.actors]
+        lines.append("")
+    lines += ["### Checks", ""]
+    lines += [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" + "".join(f"\n  - {x}" for x in c.failures) for c in report.checks]
+    if report.dropped:
+        lines += ["", "### Dropped (not verified, not in the output above)", ""]
+        lines += [f"- {d.kind}: {d.reason}" for d in report.dropped]
+    p = report.provenance
+    lines += [
+        "",
+        f"_Provenance: model {p.model} via {p.endpoint} ({p.mode}); prompts "
+        + ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts)
+        + f"; {p.usage.total_tokens} tokens over {p.usage.attempts} answer(s), {p.usage.requests} request(s); cost "
+        + (f"${p.usage.cost_usd:.4f}" if p.usage.cost_usd is not None else "unknown (no prices configured)")
+        + "._",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def extraction_markdown(out: ExtractionOutput) -> str:
+    parts = ["# Source reports", ""]
+    parts += [report_markdown(r) for r in out.reports]
+    if out.failed:
+        parts += ["## Failed items", ""] + [f"- {f.item} ({f.stage}, {f.error}): {f.message}" for f in out.failed] + [""]
+    return "\n".join(parts)
+
+
+def extraction_json(out: ExtractionOutput) -> str:
+    return out.model_dump_json(indent=2) + "\n"
+
+
+def extraction_jsonl(out: ExtractionOutput) -> str:
+    return "".join(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n" for r in out.reports)
+
+
+CALL_COLUMNS = ("run_id", "time", "stage", "item", "prompt", "prompt_sha", "model", "prompt_tokens", "completion_tokens", "latency_ms", "outcome", "status")
+
+
+def calls_text(calls: list[dict[str, Any]], fmt: str) -> str:
+    """The run log as a table, JSONL or CSV."""
+    rows = [{k: c.get(k) for k in CALL_COLUMNS} for c in calls]
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=CALL_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue()
+    lines = [f"{'time':24} {'stage':8} {'item':28} {'prompt':14} {'tokens':>13} {'ms':>8}  outcome"]
+    for r in rows:
+        prompt = f"{r['prompt']}:{(r['prompt_sha'] or '')[:6]}"
+        tokens = f"{r['prompt_tokens']}+{r['completion_tokens']}"
+        lines.append(f"{r['time']:24} {r['stage']:8} {str(r['item'])[:28]:28} {prompt:14} {tokens:>13} {r['latency_ms']:>8.0f}  {r['outcome']}")
+    ok = sum(1 for r in rows if r["outcome"] == "ok")
+    total_tokens = sum(int(r["prompt_tokens"] or 0) + int(r["completion_tokens"] or 0) for r in rows)
+    lines.append(f"{len(rows)} calls, {ok} ok, {len(rows) - ok} failed, {total_tokens:,} tokens")
+    return "\n".join(lines) + "\n"
