@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -140,3 +141,16 @@ def load_briefing(path: Path) -> Briefing:
 def check_briefing(briefing: Briefing, options: BriefOptions | None = None) -> list[CheckResult]:
     """Re-run every check on a saved briefing, from the sources it carries."""
     return recheck(briefing, options or BriefOptions())
+
+
+def reports_from_file(path: Path) -> list[SourceReport]:
+    """Source reports from saved ``extract`` output (JSON or JSONL) or from a briefing JSON."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", item=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        value = None  # JSONL holds one document per line; load_reports reads it
+    if isinstance(value, dict) and "reconciled" in value and "headline" in value:
+        return load_briefing(path).reports
+    return load_reports(path)

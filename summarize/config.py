@@ -102,6 +102,25 @@ class Settings:
         )
 
 
+# The options a command may give; None (or absent) means "not given", so the environment decides.
+OPTION_KEYS = ("model", "base_url", "profile", "mode", "record", "replay", "prompts_dir", "timeout", "max_reasks", "chunk_chars", "max_bytes")
+
+
+def settings_for(options: Mapping[str, object], env: Mapping[str, str] | None = None) -> Settings:
+    """Settings for one command: its options over the environment. A replay sends what its recording
+    sent, so the model, mode and strict flag come from the cassette unless the options override them."""
+    given: dict[str, object] = {k: options.get(k) for k in OPTION_KEYS}
+    if given["replay"]:
+        from summarize.llm.cassette import recorded_call_settings  # reads YAML only when replaying
+
+        recorded = recorded_call_settings(Path(str(given["replay"])))
+        for key in ("model", "mode"):
+            given[key] = given[key] or recorded.get(key)
+        if "strict" in recorded and (not options.get("mode") or options.get("mode") == recorded.get("mode")):
+            given["strict"] = recorded["strict"]
+    return load_settings(given, env)
+
+
 def _float(env: Mapping[str, str], name: str) -> float | None:
     raw = env.get(name)
     if raw in (None, ""):

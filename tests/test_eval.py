@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from summarize import api
+from summarize.cli import evaluate as eval_cli
 from summarize.cli.main import _common
 from summarize.config import load_settings
 from summarize.errors import EndpointError, InputError, UsageError
@@ -311,8 +312,8 @@ def test_every_example_story_has_gold_for_every_source() -> None:
 
 def cli_eval(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     parser = argparse.ArgumentParser()
-    evaluate.add_parser(parser.add_subparsers(dest="command"), _common())
-    code = evaluate.run(parser.parse_args(["eval", *argv]))
+    eval_cli.add_parser(parser.add_subparsers(dest="command"), _common())
+    code = eval_cli.run(parser.parse_args(["eval", *argv]))
     return code, capsys.readouterr().out
 
 
@@ -413,7 +414,7 @@ def test_options_reach_the_metrics(tmp_path: Path, capsys: pytest.CaptureFixture
     saved = tmp_path / "b.json"
     saved.write_text(_briefing("aleppo").model_dump_json(), encoding="utf-8")
     args = argparse.Namespace(gold=[str(GOLD / "aleppo.json")], briefing=[str(saved)], reports=None, terms=[str(terms)], aliases=None)
-    story = evaluate.evaluate(args).stories[0]
+    story = eval_cli.evaluate(args).stories[0]
     assert story.metrics["unattributed_loaded_terms"] and any("fighting" in f.casefold() for f in story.details["unattributed_loaded_terms"])
 
 

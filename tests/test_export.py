@@ -16,6 +16,7 @@ from summarize.api import load_reports
 from summarize.cli.main import cli
 from summarize.errors import InputError
 from summarize.models.report import Actor, EventRecord, Evidence, FigureClaim, Location, Provenance, Source, SourceReport, Usage
+from summarize.cli import export as export_cli
 from summarize.render import export
 from summarize.render.export import ACLED_COLUMNS, CSV_COLUMNS, FATALITY_RULE, UCDP_COLUMNS, VAGUE_RULE, acled_rows, figure_claims_jsonl, write_csv
 
@@ -42,8 +43,8 @@ def extracted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
 def run_export(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser(prog="summarize")
     sub = parser.add_subparsers(dest="command", required=True)
-    export.add_parser(sub, argparse.ArgumentParser(add_help=False))
-    code = export.run(parser.parse_args(["export", *argv]))
+    export_cli.add_parser(sub, argparse.ArgumentParser(add_help=False))
+    code = export_cli.run(parser.parse_args(["export", *argv]))
     out, err = capsys.readouterr()
     return code, out, err
 

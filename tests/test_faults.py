@@ -24,8 +24,7 @@ import pytest
 from helpers import EXAMPLES, copying, run_json
 from scripted_server import Reply, ScriptedServer, _usage, fenced_sources, sequence_then
 
-from summarize import api
-from summarize.cli import main as cli
+from summarize import api, config
 from summarize.config import Settings, load_settings
 from summarize.llm.client import LLM, CallRecord
 
@@ -208,7 +207,7 @@ def call_log(monkeypatch: pytest.MonkeyPatch) -> list[CallRecord]:
 @pytest.fixture(autouse=True)
 def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     # Backoff has no flag; 10 ms keeps the exhaustion rows fast. Retry-After waits stay real.
-    monkeypatch.setattr(cli, "load_settings", lambda overrides=None, env=None: load_settings({**(overrides or {}), "backoff_base": 0.01}, env))
+    monkeypatch.setattr(config, "load_settings", lambda overrides=None, env=None: load_settings({**(overrides or {}), "backoff_base": 0.01}, env))
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from summarize.config import PROFILES, Settings, detect_profile
+from summarize.config import PROFILES, Settings, detect_profile, settings_for
 from summarize.errors import EXIT_ENDPOINT, EXIT_OK, ConfigError, EndpointError, PromptError, SummarizeError
 from summarize.llm.cassette import cassette
 from summarize.llm.client import LLM, _from_cassette, redact
@@ -283,12 +283,10 @@ def diagnose(settings: Settings) -> list[ProbeResult]:
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """``summarize doctor``: exit 0 when both probes pass, 2 on a configuration error, 3 otherwise."""
-    from summarize.cli.main import _settings  # the CLI imports this module to register the command
-
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        settings = _settings(args)
+        settings = settings_for(vars(args))
     except SummarizeError as exc:
         err.write(f"summarize: {exc}\n")
         return exc.exit_code

@@ -7,23 +7,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from summarize import __version__, api
 from summarize.aliases import load_aliases
-from summarize.batch import batch_api
 from summarize.brief.writer import BriefOptions
-from summarize.cli import doctor
-from summarize.config import MODES, PROFILES, Settings, load_settings
+from summarize.cli import batch_api, doctor, evaluate, export
+from summarize.cli.progress import progress_lines
+from summarize.config import MODES, PROFILES, settings_for
 from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
-from summarize.evaluate import scores as evaluate
 from summarize.fileio import atomic_write
 from summarize.gate.gates import load_lexicon
-from summarize.llm import cassette
 from summarize.models import schemas
-from summarize.models.report import ExtractionOutput, FailedItem, SourceReport
+from summarize.models.report import ExtractionOutput
 from summarize.render import briefing_md as render_brief
-from summarize.render import export
 from summarize.render import html as render_html
 from summarize.render import reports as render
 
@@ -181,38 +177,10 @@ def _write(text: str, output: str | None) -> None:
     atomic_write(Path(output), text)
 
 
-def _progress(stream: TextIO) -> api.Progress:
-    def report(name: str, outcome: SourceReport | FailedItem) -> None:
-        if isinstance(outcome, FailedItem):
-            stream.write(f"✗ {outcome.item}: {outcome.stage} failed ({outcome.error}): {outcome.message}\n")
-            return
-        dropped = f", {len(outcome.dropped)} dropped" if outcome.dropped else ""
-        mark = "✓" if outcome.verified else "!"
-        stream.write(
-            f"{mark} {name}: {len(outcome.events)} events, {len(outcome.figures)} figures, {len(outcome.claims)} claims{dropped} "
-            f"({outcome.provenance.usage.total_tokens} tokens)\n"
-        )
-
-    return report
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    keys = ("model", "base_url", "profile", "mode", "record", "replay", "prompts_dir", "timeout", "max_reasks", "chunk_chars", "max_bytes")
-    given = {k: getattr(args, k, None) for k in keys}
-    if given["replay"]:
-        # a replay must send what the recording sent: take model and mode from the cassette unless overridden
-        recorded = cassette.recorded_call_settings(Path(given["replay"]))
-        for key in ("model", "mode"):
-            given[key] = given[key] or recorded.get(key)
-        if "strict" in recorded and (not args.mode or args.mode == recorded.get("mode")):
-            given["strict"] = recorded["strict"]
-    return load_settings(given)
-
-
 def _cmd_extract(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_for(vars(args))
     settings.require_endpoint()
-    progress = None if args.quiet else _progress(sys.stderr)
+    progress = None if args.quiet else progress_lines(sys.stderr)
     out: ExtractionOutput = api.extract_files(
         args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network
     )
@@ -244,9 +212,9 @@ def _options(args: argparse.Namespace) -> BriefOptions:
 def _cmd_brief(args: argparse.Namespace) -> int:
     if not args.inputs and not args.reports:
         raise UsageError("give article files to brief, or --reports FILE with saved extraction output")
-    settings = _settings(args)
+    settings = settings_for(vars(args))
     settings.require_endpoint()
-    progress = None if args.quiet else _progress(sys.stderr)
+    progress = None if args.quiet else progress_lines(sys.stderr)
     briefing, out = api.brief_files(
         args.inputs, settings, _options(args), reports_file=Path(args.reports) if args.reports else None,
         stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network,
@@ -285,7 +253,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         return code
     if not args.out:
         raise UsageError("summarize batch needs --out DIR")
-    settings = _settings(args)
+    settings = settings_for(vars(args))
     settings.require_endpoint()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")

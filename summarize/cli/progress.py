@@ -1,14 +1,17 @@
-"""Batch progress: a rich progress bar on a terminal, plain log lines otherwise."""
+"""Progress on stderr: one line per article for extract/brief; for batches a rich bar on a terminal, plain lines otherwise."""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from summarize.models.report import FailedItem, SourceReport
 
 
 class BatchProgress:
@@ -67,3 +70,20 @@ class BatchProgress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def progress_lines(stream: TextIO) -> Callable[[str, SourceReport | FailedItem], None]:
+    """One line per finished article: what was extracted, or why it failed."""
+
+    def report(name: str, outcome: SourceReport | FailedItem) -> None:
+        if isinstance(outcome, FailedItem):
+            stream.write(f"✗ {outcome.item}: {outcome.stage} failed ({outcome.error}): {outcome.message}\n")
+            return
+        dropped = f", {len(outcome.dropped)} dropped" if outcome.dropped else ""
+        mark = "✓" if outcome.verified else "!"
+        stream.write(
+            f"{mark} {name}: {len(outcome.events)} events, {len(outcome.figures)} figures, {len(outcome.claims)} claims{dropped} "
+            f"({outcome.provenance.usage.total_tokens} tokens)\n"
+        )
+
+    return report

@@ -26,33 +26,22 @@ An empty denominator scores 1.0 (nothing to find, nothing to get wrong).
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
-import sys
 from collections.abc import Callable, Sequence
 from itertools import combinations
-from pathlib import Path
 from textwrap import shorten
 
 from rapidfuzz import fuzz, utils
 
-from summarize import api
-from summarize.aliases import OWN_VOICE, Aliases, load_aliases
+from summarize.aliases import OWN_VOICE, Aliases
 from summarize.brief.writer import BriefOptions, _languages, format_claims, format_sources
-from summarize.errors import EndpointError, InputError, UsageError
 from summarize.evaluate.gold import (
     METRICS,
-    EvalRun,
     GoldAmount,
     GoldFigure,
     GoldStory,
     StoryEval,
-    compare_markdown,
-    eval_markdown,
-    load_eval,
-    load_gold,
-    overall,
 )
 from summarize.gate.gates import _NOT_A_COUNT, _VAGUE_WORDS, Lexicon, build_index, load_lexicon, quoted_spans, run_gates
 from summarize.ground.quotes import numbers_in
@@ -291,107 +280,3 @@ def evaluate_story(gold: GoldStory, reports: Sequence[SourceReport], aliases: Al
         coverage=shares,
         details={k: v for k, v in d.items() if v},
     )
-
-
-# --- runs -----------------------------------------------------------------------------------------
-
-
-def _saved(golds: Sequence[GoldStory], args: argparse.Namespace) -> list[Run]:
-    """Each story's saved run: the briefing sharing most of its sources, or the reports of its sources."""
-    files: list[str] = args.briefing or args.reports
-    if args.briefing:
-        candidates: list[Run] = [(b.reports, b) for b in (api.load_briefing(Path(f)) for f in files)]
-    else:
-        candidates = [([r for f in files for r in api.load_reports(Path(f))], None)]
-    runs: list[Run] = []
-    for gold in golds:
-        reports, briefing = max(candidates, key=lambda run: sum(r.source.id in gold.source_ids for r in run[0]))
-        mine = reports if briefing else [r for r in reports if r.source.id in gold.source_ids]
-        if not any(r.source.id in gold.source_ids for r in mine):
-            raise InputError(f"nothing here covers story {gold.story!r} (sources {', '.join(gold.source_ids)})", item=", ".join(files))
-        runs.append((mine, briefing))
-    return runs
-
-
-def _live(golds: Sequence[GoldStory], paths: Sequence[Path], args: argparse.Namespace, options: BriefOptions) -> list[Run]:
-    from summarize.cli.main import _progress, _settings  # cli imports this module to register the subcommand
-
-    if args.cassettes and args.replay:
-        raise UsageError("give --cassettes DIR (one cassette per story) or --replay FILE, not both")
-    if (args.record or args.replay) and len(golds) > 1:
-        raise UsageError("--record and --replay take one story; for several, use --cassettes DIR")
-    runs: list[Run] = []
-    for gold, path in zip(golds, paths, strict=True):
-        if gold.inputs is None:
-            raise UsageError("gold file names no 'inputs' directory for a live run; use --reports or --briefing, or add 'inputs'", item=str(path))
-        replay = str(Path(args.cassettes) / f"{gold.story}-brief.yaml") if args.cassettes else args.replay
-        settings = _settings(argparse.Namespace(**{**vars(args), "replay": replay}))
-        settings.require_endpoint()
-        progress = None if args.quiet else _progress(sys.stderr)
-        briefing, out = api.brief_files([str(path.parent / gold.inputs)], settings, options, progress=progress)
-        if briefing is None:
-            why = "; ".join(f"{f.error}: {f.message}" for f in out.failed if f.stage == "brief") or "no source produced a report"
-            raise EndpointError(f"no briefing to evaluate ({why})", item=gold.story)
-        runs.append((briefing.reports, briefing))
-    return runs
-
-
-def evaluate(args: argparse.Namespace) -> EvalRun:
-    paths = [Path(g) for g in args.gold]
-    golds = [load_gold(p) for p in paths]
-    options = BriefOptions(terms=tuple(Path(t) for t in args.terms), aliases=Path(args.aliases) if args.aliases else None)
-    aliases = load_aliases(options.aliases)
-    runs = _saved(golds, args) if args.reports or args.briefing else _live(golds, paths, args, options)
-    stories = [evaluate_story(gold, reports, aliases, options, briefing) for gold, (reports, briefing) in zip(golds, runs, strict=True)]
-    return EvalRun(stories=stories, overall=overall(stories))
-
-
-EPILOG = """examples:
-  summarize eval examples/gold/*.json --cassettes cassettes/        # brief each story offline, then score it
-  summarize eval examples/gold/aleppo.json --briefing b.json --out a/  # a saved briefing; writes a/eval.json, a/eval.md
-  summarize eval examples/gold/*.json --reports reports.json         # extraction only: figures, disagreements, coverage
-  summarize eval --compare a/eval.json b/eval.json                   # per metric: A, B, B - A
-
-Without --reports or --briefing, each story is briefed from the gold file's 'inputs' directory
-with the endpoint options below (live), or offline from a cassette (--replay FILE, --cassettes DIR).
-exit codes: 0 metrics written, 2 usage or input error, 3 endpoint error"""
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    ev = sub.add_parser(
-        "eval",
-        parents=[common],
-        help="measure extractions and briefings against gold annotations, or compare two runs",
-        description="Score a run against gold annotations of each story: figures, disagreements, quotes, numbers, loaded terms, coverage, order invariance.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ev.add_argument("gold", nargs="*", metavar="GOLD", help="gold annotation files (JSON, schemas/gold.schema.json), one per story")
-    source = ev.add_mutually_exclusive_group()
-    source.add_argument("--reports", action="append", metavar="FILE", help="saved `extract` output (json or jsonl); repeatable")
-    source.add_argument("--briefing", action="append", metavar="FILE", help="saved `brief --format json` output; repeatable")
-    source.add_argument("--cassettes", metavar="DIR", help="brief each story offline, replaying DIR/<story>-brief.yaml")
-    source.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two eval.json files written by --out")
-    ev.add_argument("--out", metavar="DIR", help="also write eval.json and eval.md (compare.md with --compare) here")
-    ev.add_argument("--terms", action="append", default=[], metavar="FILE", help="extra loaded-term list; repeatable")
-    ev.add_argument("--aliases", metavar="FILE", help="extra actor and claimant aliases (TOML)")
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.compare:
-        if args.gold:
-            raise UsageError("--compare takes two eval.json files and no GOLD files")
-        a, b = args.compare
-        files = {"compare.md": compare_markdown(load_eval(Path(a)), load_eval(Path(b)), a, b)}
-    else:
-        if not args.gold:
-            raise UsageError("give one or more GOLD files, or --compare A.json B.json")
-        result = evaluate(args)
-        files = {"eval.json": result.model_dump_json(indent=2) + "\n", "eval.md": eval_markdown(result)}
-    sys.stdout.write(next(text for name, text in files.items() if name.endswith(".md")))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (out / name).write_text(text, encoding="utf-8")
-    return 0

@@ -24,14 +24,12 @@ Column mapping:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import io
 import json
 import os
 import re
-import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,7 +38,6 @@ from pathlib import Path
 from typing import TextIO
 
 from summarize.aliases import OWN_VOICE, Aliases, load_aliases
-from summarize.errors import EXIT_OK, InputError
 from summarize.models.report import Actor, EventRecord, FigureClaim, Source, SourceReport
 from summarize.reconcile.story import PARTY_OUTLETS, WORDS
 
@@ -404,50 +401,3 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def load_input(path: Path) -> list[SourceReport]:
-    """Source reports from saved ``extract`` output (JSON or JSONL) or from a briefing JSON."""
-    from summarize import api  # imported here: api pulls in the LLM client, which exporting never needs at import time
-
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", item=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        value = None  # JSONL holds one document per line; load_reports reads it
-    if isinstance(value, dict) and "reconciled" in value and "headline" in value:
-        return api.load_briefing(path).reports
-    return api.load_reports(path)
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    """Register ``summarize export``. ``common`` (the endpoint options) is not used: exporting calls no model."""
-    p = sub.add_parser(
-        "export",
-        help="export event records as ACLED-layout CSV, or figure claims as JSONL",
-        description="Export saved extraction output or a briefing: one CSV row per event record in ACLED's 31 columns plus UCDP-style "
-        "columns (fatalities by ACLED's lowest-reported rule, stated in notes), or one JSON line per figure claim with its claimant.",
-        epilog="examples:\n  summarize extract examples/aleppo --replay cassettes/aleppo-extract.yaml -o reports.json\n"
-        "  summarize export reports.json -o events.csv\n  summarize export reports.json --to figures -o figures.jsonl\n\n"
-        "exit codes: 0 written, 2 unreadable input",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("input", metavar="INPUT", help="extract output (--format json or jsonl) or a briefing JSON (brief --format json)")
-    p.add_argument("--to", choices=("acled", "figures"), default="acled", help="acled: CSV of event records (default); figures: JSONL of figure claims")
-    p.add_argument("-o", "--output", metavar="PATH", help="write here (atomically) instead of stdout")
-    p.add_argument("--aliases", metavar="FILE", help="extra actor and claimant aliases (TOML, merged over the bundled table)")
-
-
-def run(args: argparse.Namespace) -> int:
-    reports = load_input(Path(args.input))
-    aliases = load_aliases(Path(args.aliases) if args.aliases else None)
-    text = figure_claims_jsonl(reports, aliases) if args.to == "figures" else csv_text(acled_rows(reports, aliases))
-    if args.output and args.output != "-":
-        write_atomic(Path(args.output), text)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    if not reports:
-        sys.stderr.write(f"summarize: {args.input} holds no source reports; wrote {'nothing' if args.to == 'figures' else 'the header only'}\n")
-    return EXIT_OK
