@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from summarize import api
+from summarize.aliases import load_aliases
 from summarize.cli import evaluate as eval_cli
 from summarize.cli.main import _common
 from summarize.config import load_settings
@@ -41,7 +42,7 @@ from summarize.evaluate.scores import (
 from summarize.gate.gates import load_lexicon
 from summarize.models.briefing import Briefing, RemovedSentence, Sentence
 from summarize.models.report import ExtractionOutput, SourceReport
-from summarize.reconcile.story import load_aliases, reconcile
+from summarize.reconcile.story import reconcile
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "examples" / "gold"

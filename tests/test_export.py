@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from summarize.api import load_reports
+from summarize.cli import export as export_cli
 from summarize.cli.main import cli
 from summarize.errors import InputError
 from summarize.models.report import Actor, EventRecord, Evidence, FigureClaim, Location, Provenance, Source, SourceReport, Usage
-from summarize.cli import export as export_cli
 from summarize.render import export
 from summarize.render.export import ACLED_COLUMNS, CSV_COLUMNS, FATALITY_RULE, UCDP_COLUMNS, VAGUE_RULE, acled_rows, figure_claims_jsonl, write_csv
 

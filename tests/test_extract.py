@@ -233,7 +233,7 @@ def test_replay_reproduces_a_recorded_run(tmp_path: Path, capsys: pytest.Capture
     ],
 )
 def test_a_figures_claimant_must_be_named_near_its_quote(who: str, text: str, named: bool) -> None:
-    from summarize.extract.extractor import attribution_problem
+    from summarize.ground.attribution import attribution_problem
 
     start = text.index("31")
     problem = attribution_problem("figure f1", who, start, start + 2, text)

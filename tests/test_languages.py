@@ -13,6 +13,7 @@ from helpers import EXAMPLES, ROOT, run
 from record_cassettes import requested_schema
 from scripted_server import Reply, ScriptedServer, answers_by_source
 
+from summarize.aliases import load_aliases
 from summarize.api import brief_files, extract_files
 from summarize.brief.writer import BriefOptions, _languages
 from summarize.config import load_settings
@@ -20,7 +21,7 @@ from summarize.gate.gates import build_index, load_lexicon, run_gates
 from summarize.ground.quotes import numbers_in
 from summarize.models.briefing import BriefDraft
 from summarize.models.report import Claim, FigureClaim, SourceReport
-from summarize.reconcile.story import load_aliases, reconcile
+from summarize.reconcile.story import reconcile
 
 MULTI = EXAMPLES / "multilingual"
 AR, FR = "ar-aleppo-wire", "fr-aleppo-quotidien"

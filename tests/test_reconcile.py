@@ -15,12 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from summarize.aliases import load_aliases
 from summarize.api import extract_files
 from summarize.config import load_settings
 from summarize.errors import ConfigError
 from summarize.models.briefing import FigureComparison, FigureEntry, Reconciled
 from summarize.models.report import FigureClaim, SourceReport
-from summarize.reconcile.story import load_aliases, reconcile
+from summarize.reconcile.story import reconcile
 
 ROOT = Path(__file__).resolve().parents[1]
 

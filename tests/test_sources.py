@@ -17,15 +17,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from summarize.errors import InputError
-from summarize.sources.files import (
-    DEFAULT_MAX_BYTES,
-    SUPPORTED,
-    decode_bytes,
-    parse_article,
-    read_path,
-    read_sources,
-    source_id_for,
-)
+from summarize.sources.article import SUPPORTED, parse_article, source_id_for
+from summarize.sources.decode import decode_bytes
+from summarize.sources.files import DEFAULT_MAX_BYTES, read_path, read_sources
 
 ARTICLE = "Shelling hit the old city on Wednesday.\n\nAt least 12 people were killed, the monitor said."
 

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from summarize.models.report import Source
-from summarize.sources.files import source_id_for
+from summarize.sources.article import source_id_for
 
 DEFAULT_THRESHOLD = 0.11
 DEFAULT_MAX_DAYS = 14

@@ -11,45 +11,27 @@ exception: their text is the article trafilatura finds in the page (see ``html_i
 
 from __future__ import annotations
 
-import codecs
-import datetime as dt
-import hashlib
 import json
 import logging
 import os
 import re
 import sys
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast, get_args
-
-import charset_normalizer
+from typing import BinaryIO
 
 from summarize.errors import InputError
-from summarize.models.report import FailedItem, OutletType, Source
+from summarize.models.report import FailedItem, Source
+from summarize.sources.article import HEADER_KEYS, HTML_SUFFIXES, SUPPORTED, TEXT_KEYS, build_source, is_url, parse_article, source_id_for
+from summarize.sources.decode import decode_bytes, input_error, normalise_text
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 5_000_000
-SUPPORTED = (".txt", ".md", ".json", ".jsonl", ".html", ".htm")
-HTML_SUFFIXES = (".html", ".htm")
-HEADER_KEYS = frozenset({"id", "url", "outlet", "outlet_type", "affiliation", "published", "title", "language"})
-TEXT_KEYS = ("text", "body", "content")
 
-_SNIFF = 4096
-_MAX_CONTROL_SHARE = 0.05
-_CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f\v") | {"\x7f"}
-_DELETE_CONTROL = dict.fromkeys(map(ord, _CONTROL))
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-_MAGIC = {b"%PDF-": "PDF", b"\x89PNG": "PNG", b"PK\x03\x04": "ZIP", b"\x1f\x8b": "GZIP", b"\xff\xd8\xff": "JPEG", b"GIF8": "GIF", b"\x7fELF": "ELF"}
-# Order matters: charset_normalizer often scores cp1252 and cp1250 equally on Western
-# European text, and the earlier entry wins such ties.
-_LEGACY = ("cp1252", "cp1250", "cp1251", "cp1256", "cp1253", "cp1254", "cp1255", "cp1257", "koi8_r", "mac_roman")
-_OUTLET_TYPES = frozenset(get_args(OutletType))
-_HEADER_LINE = re.compile(r"([A-Za-z][A-Za-z_-]*)[ \t]*:[ \t]*(.*)")
+
 # A page on standard input: a doctype or <html> tag first, after an optional BOM, whitespace and comments.
 _HTML_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
 
@@ -77,42 +59,12 @@ def read_path(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Source]
     return sources
 
 
-def decode_bytes(data: bytes, *, name: str, declared: str | None = None) -> str:
-    """Decode raw bytes to normalised text, refusing empty, binary and undecodable input; ``declared`` (a page's charset) goes first after a BOM."""
-    for magic, kind in _MAGIC.items():
-        if data.startswith(magic):
-            raise _binary(name, kind)
-    text = _normalise(_decode(data, name, declared))
-    if not text.strip():
-        raise input_error("empty", name, "is empty")
-    # UTF-16 and BOM-marked input skip the byte-level check in _decode, so look again here.
-    if _control_share(text[:_SNIFF]) > _MAX_CONTROL_SHARE:
-        raise _binary(name, "mostly control characters")
-    return text
 
 
-def parse_article(text: str, *, name: str, path: str | None) -> Source:
-    """Build a Source from an article with an optional ``key: value`` header block.
-
-    ``name`` is the file name (or a bare name such as "stdin") the default id comes from;
-    errors name ``path`` when given, else ``name``.
-    """
-    item = path or name
-    text = _normalise(text)
-    fields, body = _split_header(text, item)
-    if not body.strip():
-        raise input_error("empty", item, "is empty (it has a header but no article text)" if fields else "is empty")
-    return build_source(body, fields, default_id=_default_id(name), path=path, item=item)
 
 
-def is_url(given: str) -> bool:
-    return given[:8].lower().startswith(("http://", "https://"))
 
 
-def source_id_for(name: str) -> str:
-    """Slug for an id: ASCII-folded, lowercase, runs of other characters become '-'."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-") or "source"
 
 
 # --- collecting ------------------------------------------------------------------------
@@ -241,101 +193,23 @@ def _unique_ids(sources: list[Source]) -> list[Source]:
 # --- decoding --------------------------------------------------------------------------
 
 
-def _decode(data: bytes, name: str, declared: str | None) -> str:
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            return _decode_unicode(data[len(bom) :], codec, name)
-    utf16 = _sniff_utf16(data)
-    if utf16 is not None:
-        return _decode_unicode(data, utf16, name)
-    if b"\x00" in data:
-        raise _binary(name, "contains NUL bytes")
-    # latin-1 maps bytes 1:1 so C0 controls count the same as in any ASCII-based encoding.
-    if _control_share(data[:_SNIFF].decode("latin-1")) > _MAX_CONTROL_SHARE:
-        raise _binary(name, "mostly control characters")
-    if declared:
-        try:
-            return data.decode(declared)
-        except (UnicodeDecodeError, LookupError) as exc:
-            logger.warning("%s: declares %s, which does not decode it (%s); detecting the encoding", name, declared, exc)
-    try:
-        return _decode_unicode(data, "utf-8", name)
-    except InputError:
-        return _decode_legacy(data, name)
 
 
-def _decode_unicode(data: bytes, codec: str, name: str) -> str:
-    try:
-        return data.decode(codec)
-    except UnicodeDecodeError as exc:
-        # A file cut mid-character is still that encoding; only the tail is lost.
-        if exc.reason in ("unexpected end of data", "truncated data") and exc.end == len(data):
-            logger.warning("%s: ends in an incomplete %s character; dropped %d byte(s)", name, codec, len(data) - exc.start)
-            return data[: exc.start].decode(codec)
-        raise input_error("encoding", name, f"is not valid {codec} ({exc.reason} at byte {exc.start})") from None
 
 
-def _sniff_utf16(data: bytes) -> str | None:
-    # Without a BOM, UTF-16 shows itself by NUL high bytes on Latin-script text.
-    sample = data[: min(len(data), _SNIFF) // 2 * 2]
-    pairs = len(sample) // 2
-    if not pairs:
-        return None
-    even, odd = sample[0::2].count(0) / pairs, sample[1::2].count(0) / pairs
-    if odd >= 0.4 and even <= 0.02:
-        return "utf-16-le"
-    if even >= 0.4 and odd <= 0.02:
-        return "utf-16-be"
-    return None
 
 
-def _decode_legacy(data: bytes, name: str) -> str:
-    matches = list(charset_normalizer.from_bytes(data, cp_isolation=list(_LEGACY)))
-    if not matches:
-        raise input_error("encoding", name, "is not UTF-8 and matches no known single-byte encoding")
-    best = min(matches, key=lambda m: (round(m.chaos, 2), -round(m.coherence, 2), _LEGACY.index(m.encoding)))
-    logger.warning("%s: not UTF-8; decoded as %s", name, best.encoding)
-    return str(best)
 
 
-def _control_share(text: str) -> float:
-    # translate() deletes in C: a per-character loop here was 40% of reading a batch's inputs
-    return (len(text) - len(text.translate(_DELETE_CONTROL))) / len(text) if text else 0.0
 
 
-def _normalise(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff").rstrip()
 
 
 # --- parsing ---------------------------------------------------------------------------
 
 
-def _split_header(text: str, item: str) -> tuple[dict[str, str], str]:
-    """Split off a leading ``key: value`` block; anything that doesn't fit stays body."""
-    lines = text.split("\n")
-    first = _HEADER_LINE.fullmatch(lines[0])
-    if first is None or _header_key(first) not in HEADER_KEYS:
-        return {}, text
-    fields: dict[str, str] = {}
-    offset = 0
-    for line in lines:
-        if not line.strip():
-            return fields, text[offset + len(line) + 1 :]
-        match = _HEADER_LINE.fullmatch(line)
-        if match is None:
-            # Prose before any blank line: the "header" was the article's first sentence.
-            return {}, text
-        key = _header_key(match)
-        if key not in HEADER_KEYS:
-            logger.debug("%s: ignoring unknown header key %r", item, key)
-        elif value := match[2].strip():
-            fields[key] = value
-        offset += len(line) + 1
-    return fields, ""
 
 
-def _header_key(match: re.Match[str]) -> str:
-    return match[1].lower().replace("-", "_")
 
 
 def _parse_records(text: str, path: Path) -> tuple[list[_Entry], list[InputError]]:
@@ -382,7 +256,7 @@ def _record_source(value: object, *, label: str, default_id: str, path: str) -> 
     text = next((value[k] for k in TEXT_KEYS if value.get(k) is not None), None)
     if not isinstance(text, str):
         raise input_error("invalid_record", label, "has no string 'text' (or 'body'/'content') field")
-    text = _normalise(text)
+    text = normalise_text(text)
     if not text.strip():
         raise input_error("empty", label, "has an empty 'text' field")
     fields: dict[str, str] = {}
@@ -399,62 +273,15 @@ def _record_source(value: object, *, label: str, default_id: str, path: str) -> 
     return build_source(text, fields, default_id=default_id, path=path, item=label)
 
 
-def build_source(body: str, fields: dict[str, str], *, default_id: str, path: str | None, item: str) -> Source:
-    """A Source from its text and header fields (``fields`` holds only non-empty values); errors name ``item``."""
-    if _headline_only(body, fields.get("title")):
-        raise input_error("headline_only", item, "has only its headline (the body repeats the title): there is no reporting to quote")
-    return Source(
-        id=source_id_for(fields["id"]) if "id" in fields else default_id,
-        path=path,
-        outlet=fields.get("outlet"),
-        outlet_type=_outlet_type(fields.get("outlet_type"), item),
-        affiliation=fields.get("affiliation"),
-        url=fields.get("url"),
-        title=fields.get("title"),
-        published=_published(fields.get("published"), item),
-        language=fields.get("language"),
-        text=body,
-        sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
-    )
 
 
-def _headline_only(body: str, title: str | None) -> bool:
-    # A page or export that kept only the headline repeats it as the body. A headline's compressed
-    # wording must not be cited as if it were the report. Any other short body is processed: a
-    # one-line bulletin is still reporting.
-    return bool(title) and " ".join(body.casefold().split()) == " ".join((title or "").casefold().split())
 
 
-def _published(value: str | None, item: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        # datetime.fromisoformat takes plain dates too, and a trailing "Z" from 3.11 on.
-        return dt.datetime.fromisoformat(value).date()
-    except ValueError:
-        raise input_error("invalid_field", item, f"published date {value!r} is not an ISO date (YYYY-MM-DD or an ISO datetime)") from None
 
 
-def _outlet_type(value: str | None, item: str) -> OutletType:
-    if value is None:
-        return "unknown"
-    normalised = value.lower().replace("-", "_").replace(" ", "_")
-    if normalised not in _OUTLET_TYPES:
-        raise input_error("invalid_field", item, f"outlet_type {value!r} is not one of {', '.join(sorted(_OUTLET_TYPES))}")
-    return cast(OutletType, normalised)
 
 
-def _default_id(name: str) -> str:
-    file = Path(name)
-    return source_id_for(file.stem if file.suffix.lower() in SUPPORTED else file.name)
 
 
-def _binary(item: str, what: str) -> InputError:
-    return input_error("binary", item, f"looks like binary data ({what}), not a text article")
 
 
-def input_error(kind: str, item: str, message: str) -> InputError:
-    """An InputError naming ``item``, with ``kind`` the short reason read_sources reports."""
-    err = InputError(message, item=item)
-    err.kind = kind  # the short reason read_sources reports as FailedItem.error
-    return err

@@ -25,7 +25,8 @@ from trafilatura.settings import Document
 
 from summarize import __version__
 from summarize.models.report import Source
-from summarize.sources.files import HTML_SUFFIXES, build_source, decode_bytes, input_error, is_url, parse_article, source_id_for
+from summarize.sources.article import HTML_SUFFIXES, build_source, is_url, parse_article, source_id_for
+from summarize.sources.decode import decode_bytes, input_error
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
