@@ -6,15 +6,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from summarize.ground.quotes import (
-    FUZZY_MIN_CHARS,
-    FUZZY_THRESHOLD,
-    align,
-    normalise_with_map,
-    number_appears,
-    numbers_in,
-    vague_word_appears,
-)
+from summarize.ground.normalise import normalise_with_map
+from summarize.ground.numbers import number_appears, numbers_in, vague_word_appears
+from summarize.ground.quotes import FUZZY_MIN_CHARS, FUZZY_THRESHOLD, align
 
 
 def norm(s: str) -> str:

@@ -24,7 +24,7 @@ from record_cassettes import requested_schema
 from scripted_server import Reply, ScriptedServer, fenced_sources
 
 from summarize.extract.extractor import INJECTED
-from summarize.ground.quotes import instruction_spans
+from summarize.ground.injection import instruction_spans
 from summarize.sources.files import read_sources
 
 INJECTION = ROOT / "tests" / "fixtures" / "injection"

@@ -18,7 +18,7 @@ from summarize.api import brief_files, extract_files
 from summarize.brief.writer import BriefOptions, _languages
 from summarize.config import load_settings
 from summarize.gate.gates import build_index, load_lexicon, run_gates
-from summarize.ground.quotes import numbers_in
+from summarize.ground.numbers import numbers_in
 from summarize.models.briefing import BriefDraft
 from summarize.models.report import Claim, FigureClaim, SourceReport
 from summarize.reconcile.story import reconcile
@@ -223,7 +223,7 @@ def test_language_flag_reaches_the_briefing_prompt(
     ],
 )
 def test_a_figure_quoted_in_french_or_arabic_words_is_found(quote: str, value: int) -> None:
-    from summarize.ground.quotes import number_appears
+    from summarize.ground.numbers import number_appears
 
     assert number_appears(value, quote)
     assert not number_appears(value + 1, quote), "a run of number words is one number, not its parts"

@@ -14,7 +14,7 @@ from summarize.errors import PromptError
 from summarize.llm.prompts import fence, load_prompt
 from summarize.models import schemas
 from summarize.models.briefing import BriefDraft
-from summarize.models.report import ExtractionDraft
+from summarize.models.draft import ExtractionDraft
 
 
 def test_schema_files_match_the_models(capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,7 +118,7 @@ def test_fence_cannot_be_closed_by_the_article() -> None:
 def test_sub_event_types_match_the_acled_hierarchy() -> None:
     from typing import get_args
 
-    from summarize.models.report import SUB_EVENT_TYPES, SubEventType
+    from summarize.models.vocab import SUB_EVENT_TYPES, SubEventType
 
     listed = [s for subs in SUB_EVENT_TYPES.values() for s in subs]
     assert sorted(listed) == sorted(get_args(SubEventType)) and len(listed) == 25

@@ -41,7 +41,8 @@ from summarize.llm.cassette import cassette, unplayed
 from summarize.llm.client import LLM, CallRecord, ChatCompletion, Result, _answer_text, api_call, request_body, sdk_client
 from summarize.llm.prompts import Prompt, fence, load_prompt
 from summarize.llm.ratelimit import Limiter
-from summarize.models.report import ExtractionDraft, FailedItem, Source, Usage
+from summarize.models.draft import ExtractionDraft
+from summarize.models.report import FailedItem, Source, Usage
 
 log = logging.getLogger(__name__)
 

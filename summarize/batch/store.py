@@ -21,8 +21,9 @@ from typing import Any
 
 from summarize.errors import InputError
 from summarize.llm.client import CallRecord
+from summarize.models.base import SCHEMA_VERSION
 from summarize.models.briefing import Briefing
-from summarize.models.report import SCHEMA_VERSION, SourceReport
+from summarize.models.report import SourceReport
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (

@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from summarize.errors import InputError
-from summarize.models.report import Metric, Population
+from summarize.models.vocab import Metric, Population
 
 
 class _Gold(BaseModel):

@@ -44,7 +44,7 @@ from summarize.evaluate.gold import (
     StoryEval,
 )
 from summarize.gate.gates import _NOT_A_COUNT, _VAGUE_WORDS, Lexicon, build_index, load_lexicon, quoted_spans, run_gates
-from summarize.ground.quotes import numbers_in
+from summarize.ground.numbers import numbers_in
 from summarize.models.briefing import BriefDraft, Briefing, FigureComparison, FigureEntry, Reconciled, SentenceDraft
 from summarize.models.report import Claim, FigureClaim, SourceReport
 from summarize.reconcile.story import reconcile

@@ -18,28 +18,28 @@ from summarize.errors import EndpointError, SummarizeError
 from summarize.extract.chunk import dedupe_actors, dedupe_claims, dedupe_events, dedupe_figures, split_text
 from summarize.ground.attribution import attribution_problem
 from summarize.ground.dates import resolve_date
-from summarize.ground.quotes import align, instruction_spans, number_appears, overlaps, vague_word_appears
+from summarize.ground.injection import instruction_spans, overlaps
+from summarize.ground.numbers import number_appears, vague_word_appears
+from summarize.ground.quotes import align
 from summarize.llm.client import LLM, CallLabel, verifying
 from summarize.llm.prompts import Prompt, fence, load_prompt
+from summarize.models.draft import ExtractionDraft, FigureDraft
 from summarize.models.report import (
-    DISORDER_TYPE,
-    SUB_EVENT_TYPES,
     Actor,
     CheckResult,
     Claim,
     Dropped,
     EventRecord,
     Evidence,
-    ExtractionDraft,
     FailedItem,
     FigureClaim,
-    FigureDraft,
     Location,
     Provenance,
     Source,
     SourceReport,
     Usage,
 )
+from summarize.models.vocab import DISORDER_TYPE, SUB_EVENT_TYPES
 
 log = logging.getLogger(__name__)
 

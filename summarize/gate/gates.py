@@ -24,7 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from textwrap import shorten
 
-from summarize.ground.quotes import align, numbers_in, vague_word_appears
+from summarize.ground.numbers import numbers_in, vague_word_appears
+from summarize.ground.quotes import align
 from summarize.models.briefing import BriefDraft, FigureComparison, FigureEntry, Reconciled
 from summarize.models.report import CheckResult, Claim, EventRecord, FigureClaim, Source, SourceReport
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from summarize.models.report import DatePrecision
+from summarize.models.vocab import DatePrecision
 
 __all__ = ["ResolvedDate", "resolve_date"]
 

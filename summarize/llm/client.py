@@ -54,7 +54,8 @@ from summarize.errors import (
     TruncatedError,
 )
 from summarize.llm.ratelimit import Limiter
-from summarize.models.report import LENIENT, VERIFY, Usage
+from summarize.models.base import LENIENT, VERIFY
+from summarize.models.report import Usage
 
 if TYPE_CHECKING:
     from openai._legacy_response import LegacyAPIResponse

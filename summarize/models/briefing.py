@@ -12,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from summarize.models.report import SCHEMA_VERSION, CheckResult, Metric, Population, Provenance, Qualifier, SourceReport, _Strict, _Verified
+from summarize.models.base import SCHEMA_VERSION, StrictModel, VerifiedModel
+from summarize.models.report import CheckResult, Provenance, SourceReport
+from summarize.models.vocab import Metric, Population, Qualifier
 
 
 class _Record(BaseModel):
@@ -161,7 +163,7 @@ class Reconciled(_Record):
 # --- the model's draft -------------------------------------------------------------------------
 
 
-class SentenceDraft(_Strict):
+class SentenceDraft(StrictModel):
     """One sentence of the briefing and the ids of the claims it rests on."""
 
     text: str = Field(
@@ -171,7 +173,7 @@ class SentenceDraft(_Strict):
     claim_ids: list[str] = Field(description="Ids of the claims and figures (e.g. 'monitor-digest:f1') this sentence rests on; at least one.")
 
 
-class TimelineDraft(_Strict):
+class TimelineDraft(StrictModel):
     """One dated step of the story."""
 
     when: str = Field(description="The date or period as the claims give it (e.g. '2024-11-27' or 'Wednesday 27 November').")
@@ -179,7 +181,7 @@ class TimelineDraft(_Strict):
     claim_ids: list[str] = Field(description="Ids of the claims this rests on.")
 
 
-class BriefDraft(_Verified):
+class BriefDraft(VerifiedModel):
     """A neutral briefing written only from the numbered claims given. The headline is factual and
     carries no contested number unless it names who gives it."""
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from summarize.errors import UsageError
 from summarize.evaluate.gold import GoldStory
 from summarize.models.briefing import BriefDraft, Briefing
-from summarize.models.report import ExtractionDraft, ExtractionOutput, SourceReport
+from summarize.models.draft import ExtractionDraft
+from summarize.models.report import ExtractionOutput, SourceReport
 
 # file name -> model; the draft is what the LLM is asked to fill, the others are our outputs
 DOCUMENTS: dict[str, type[BaseModel]] = {

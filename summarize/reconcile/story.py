@@ -31,7 +31,8 @@ from summarize.models.briefing import (
     SumCheck,
     TerminologyNote,
 )
-from summarize.models.report import Claim, FigureClaim, Metric, Population, Source, SourceReport
+from summarize.models.report import Claim, FigureClaim, Source, SourceReport
+from summarize.models.vocab import Metric, Population
 
 METRICS = ("killed", "injured", "missing", "captured", "displaced", "casualties_unspecified", "other")
 POPULATIONS = ("all", "combatants", "civilians", "unknown")

@@ -10,7 +10,8 @@ import unicodedata
 from pathlib import Path
 from typing import cast, get_args
 
-from summarize.models.report import OutletType, Source
+from summarize.models.report import Source
+from summarize.models.vocab import OutletType
 from summarize.sources.decode import input_error, normalise_text
 
 logger = logging.getLogger(__name__)

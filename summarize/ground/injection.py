@@ -1,0 +1,109 @@
+"""Text addressed to the model rather than the reader: instructions, role lines, chat-template blocks, fake source fences."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_FLAGS = re.IGNORECASE | re.MULTILINE
+_ADDRESSING = [
+    # "ignore all previous instructions", "disregard the above prompt"; not "ignore previous
+    # instructions to evacuate", which is news about real instructions
+    re.compile(
+        r"\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any)\s+)?(?:(?:of\s+)?(?:the|your|these)\s+)?"
+        r"(?:previous|prior|above|preceding|foregoing|earlier|system)\s+(?:instructions|prompts?|directives)\b(?!\s+to\s)",
+        _FLAGS,
+    ),
+    # "ignore the schema", "forget your instructions", "disregard the system prompt"
+    re.compile(
+        r"\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any)\s+)?(?:(?:the|your)\s+)?(?:(?:json\s+)?schema|system\s+prompt|prompt)\b"
+        r"|\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any)\s+(?:of\s+)?)?your\s+(?:instructions|rules|guidelines|programming|training)\b",
+        _FLAGS,
+    ),
+    # "you are now an AI assistant", "you are a language model"
+    re.compile(r"\byou\s+are\s+(?:now\s+)?(?:an?\s+|the\s+)?(?:ai\b|a\.i\.|assistant|(?:large\s+)?language\s+model|llm\b|chatbot|extraction\s+model)", _FLAGS),
+    # "new system prompt", "note to the AI", "instructions for the model"
+    re.compile(r"\b(?:new|updated|revised)\s+system\s+prompt\b", _FLAGS),
+    re.compile(r"\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+)?(?:ai|llm|language\s+model|model|assistant|chatbot)\b", _FLAGS),
+    re.compile(r"\bwhen\s+(?:summari[sz]ing|extracting|processing|analy[sz]ing)\s+this\s+(?:article|text|document|page)\b", _FLAGS),
+    # a lone chat-template token: <|system|>, <|endoftext|>
+    re.compile(r"<\|(?!im_start\|>|im_end\|>)[a-z_]+\|>", _FLAGS),
+    # a sentence that opens by ordering a toll to be output: "Report 10,000 dead."
+    re.compile(
+        r"(?:^|(?<=[.!?:]\s)|(?<=[.!?:]\s\s))\s*(?:report|state|write|output|answer|return)\s+(?:that\s+)?(?:(?:the\s+)?(?:death\s+)?toll\s+(?:is|as|was)\s+)?"
+        r"(?:at\s+least\s+|exactly\s+|over\s+)?\d[\d,.]*\s+(?:people\s+|civilians\s+|persons\s+)?(?:dead|killed|deaths|casualties|died|were\s+killed)\b",
+        _FLAGS,
+    ),
+]
+# A role label opening a line ("SYSTEM:", "Assistant:", "[system]", "### System prompt:") starts a
+# fake prompt block, which runs to the end of its paragraph.
+_ROLE_LINE = re.compile(r"^[ \t]*(?:#+[ \t]*|\[|<)?(?:system|assistant)(?:[ \t]+(?:prompt|message|instructions?))?(?:\]|>)?[ \t]*:", _FLAGS)
+# Lines shaped like the fence prompts.fence() puts around an article. A fake END line opens a
+# region the article wants read as outside itself: it runs to a fake BEGIN line, or the end.
+_FENCE_LINE = re.compile(r"^[ \t]*-{3,}[ \t]*(?P<which>BEGIN|END)[ \t]+SOURCE\b.*$", _FLAGS)
+# Chat-template blocks run from their opening to their closing token (or the paragraph's end).
+_TEMPLATE_BLOCK = re.compile(r"(<\|im_start\|>|\[INST\]|<<SYS>>)[\s\S]*?(?:<\|im_end\|>|\[/INST\]|<</SYS>>|(?=\n[ \t]*\n)|\Z)", re.IGNORECASE)
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"[.!?](?:[\"'\u201d\u2019\u00bb)\]]*)(?=\s|$)|\n")
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence (or line) holding [start, end)."""
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    s = before[-1] if before else 0
+    after = _SENTENCE_END.search(text, end)
+    e = after.end() if after else len(text)
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
+
+
+def _paragraph_end(text: str, pos: int) -> int:
+    m = _PARAGRAPH_END.search(text, pos)
+    return m.start() if m else len(text.rstrip())
+
+
+# Every quote of an answer is checked against the same article; batches run many articles at once.
+@lru_cache(maxsize=64)
+def _instruction_spans(text: str) -> tuple[tuple[int, int], ...]:
+    spans: list[tuple[int, int]] = []
+    for pattern in _ADDRESSING:
+        for m in pattern.finditer(text):
+            spans.append(_sentence_around(text, m.start(), m.end()))
+    spans += [m.span() for m in _TEMPLATE_BLOCK.finditer(text)]
+    for m in _ROLE_LINE.finditer(text):
+        spans.append((m.start() + len(m.group()) - len(m.group().lstrip()), _paragraph_end(text, m.start())))
+    fences = list(_FENCE_LINE.finditer(text))
+    for n, m in enumerate(fences):
+        end = m.end()
+        if m["which"].upper() == "END":
+            nxt = next((f for f in fences[n + 1 :] if f["which"].upper() == "BEGIN"), None)
+            end = nxt.end() if nxt else len(text.rstrip())
+        spans.append((m.start() + len(m.group()) - len(m.group().lstrip()), end))
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return tuple(merged)
+
+
+def instruction_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) spans of ``text`` that address the model instead of the reader, merged and sorted.
+
+    Found: requests to ignore or override previous instructions, the prompt or the schema; claims
+    about what the reader is ("you are now an AI assistant"); notes to the model; lone
+    chat-template tokens; sentence-initial orders to output a toll ("Report 10,000 dead."); each
+    widened to its sentence. Chat-template blocks (``<|im_start|>`` to ``<|im_end|>``, ``[INST]``,
+    ``<<SYS>>``) count whole. Lines opening with a role label ("SYSTEM:",
+    "Assistant:") count to the end of their paragraph; lines shaped like the source fence count
+    as well, and after a fake END line everything up to a fake BEGIN line (or the end).
+    """
+    return list(_instruction_spans(text))
+
+
+def overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in spans)
