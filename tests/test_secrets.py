@@ -262,7 +262,7 @@ def test_doctor_does_not_echo_a_rejected_key(monkeypatch: pytest.MonkeyPatch, ca
 
 
 def test_redaction_covers_the_shapes_libraries_log() -> None:
-    from summarize.llm.client import redact, register_secret
+    from summarize.llm.redact import redact, register_secret
 
     register_secret(KEY)
     shapes = [

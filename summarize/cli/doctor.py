@@ -25,8 +25,9 @@ from pydantic import BaseModel, ConfigDict
 from summarize.config import PROFILES, Settings, detect_profile, settings_for
 from summarize.errors import EXIT_ENDPOINT, EXIT_OK, ConfigError, EndpointError, PromptError, SummarizeError
 from summarize.llm.cassette import cassette
-from summarize.llm.client import LLM, _from_cassette, redact
+from summarize.llm.client import LLM, _from_cassette
 from summarize.llm.prompts import bundled_prompts_dir, load_prompt
+from summarize.llm.redact import redact
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PROBE_TIMEOUT = 10.0

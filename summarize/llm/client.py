@@ -27,7 +27,6 @@ import importlib
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +53,8 @@ from summarize.errors import (
     TruncatedError,
 )
 from summarize.llm.ratelimit import Limiter
+from summarize.llm.redact import redact, register_secret
+from summarize.llm.wire import RAW_JSON, BodyNotJSON, describe_body, first_line, json_body
 from summarize.models.base import LENIENT, VERIFY
 from summarize.models.report import Usage
 
@@ -68,77 +69,6 @@ _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SC
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 # --- secrets out of messages and logs ---------------------------------------------------------
-
-REDACTED = "<redacted>"
-_SECRETS: set[str] = set()
-_SECRETS_LOCK = threading.Lock()
-# Header names whose values are credentials or identify the account, in the shapes libraries log
-# them: "name: value", 'name': 'value' (dict reprs), (b'name', b'value') (httpcore), 'name': ['value'] (vcrpy).
-_HEADER_NAME = r"""(?P<name>\b(?:proxy-authorization|authorization|x-api-key|api-key|set-cookie|cookie|openai-organization|openai-project)\b)"""
-_ACCOUNT_HEADER_LIST = re.compile(_HEADER_NAME + r"""(?P<sep>['"]?\s*[:=]\s*)\[[^\]]*\]""", re.IGNORECASE)
-_ACCOUNT_HEADER = re.compile(_HEADER_NAME + r"""(?P<sep>['"]?\s*[:=]\s*(?:b?['"])?|['"],\s*b?['"])(?P<value>[^'"\[\r\n]*)""", re.IGNORECASE)
-
-
-def register_secret(secret: str | None) -> None:
-    """Have ``redact`` and the log-record factory scrub ``secret`` (a key) from now on."""
-    if secret and len(secret) >= 8:
-        with _SECRETS_LOCK:
-            _SECRETS.add(secret)
-    _install_log_redaction()
-
-
-def redact(text: str) -> str:
-    """``text`` without registered keys and without credential or account header values."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    text = _ACCOUNT_HEADER_LIST.sub(lambda m: f"{m['name']}{m['sep']}['{REDACTED}']", text)
-    return _ACCOUNT_HEADER.sub(lambda m: f"{m['name']}{m['sep']}{REDACTED}" if m["value"].strip() else m.group(), text)
-
-
-_installed = False
-
-
-def _install_log_redaction() -> None:
-    """Scrub every log record as it is made: a filter on our handlers would miss the handlers
-    library users or pytest add, and a filter on a logger misses its children."""
-    global _installed
-    with _SECRETS_LOCK:
-        if _installed:
-            return
-        _installed = True
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed call; logging reports it when the record is formatted
-            return record
-        clean = redact(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None:
-            # Exception texts carry response bodies ("Incorrect API key provided: sk-..."); the
-            # redacted text stands in for the exception only when there was something to hide.
-            shown = logging.Formatter().formatException(record.exc_info)
-            if (hidden := redact(shown)) != shown:
-                record.exc_text, record.exc_info = hidden, None
-        return record
-
-    logging.setLogRecordFactory(factory)
-
-
-# At import, not with the first client: `summarize doctor` sends its first request with httpx
-# before it builds one, and -vv logs that response's headers.
-_install_log_redaction()
-
-
-class BodyNotJSON(ValueError):
-    """A 200 answer whose body is not JSON: a proxy's or captive portal's page, or a garbled body."""
-
-    def __init__(self, content_type: str, body: str) -> None:
-        kind = content_type.split(";")[0].strip() or "no content type"
-        super().__init__(f"{kind}: {_describe_body(body)}")
 
 
 def _memoise_async_validator_check() -> None:
@@ -316,7 +246,7 @@ class LLM:
         # The body is serialised here, before a slot is taken, as the SDK would (compact JSON, UTF-8)
         # and posted as bytes: a slot then covers the HTTP exchange only, not the SDK's walk over
         # the parameters and the schema (about a third of its per-request CPU).
-        body = _json_body(kwargs)
+        body = json_body(kwargs)
         started = time.perf_counter()
         status: int | None
         outcome, status, prompt_tokens, completion_tokens = "ok", 200, 0, 0
@@ -328,7 +258,7 @@ class LLM:
                     self.limiter.acquire(len(body) // 4 + int(self._completion_estimate))
                 started = time.perf_counter()
                 # the raw-response header makes the SDK hand back the undecoded response, which its typing cannot express
-                raw = cast("LegacyAPIResponse[ChatCompletion]", self._client.post("/chat/completions", content=body, cast_to=ChatCompletion, options=_RAW_JSON))
+                raw = cast("LegacyAPIResponse[ChatCompletion]", self._client.post("/chat/completions", content=body, cast_to=ChatCompletion, options=RAW_JSON))
             response: ChatCompletion | str = raw.parse()
             if not isinstance(response, ChatCompletion):
                 # The SDK hands back a non-JSON body as text; it is the gateway talking, not the model.
@@ -451,11 +381,11 @@ class LLM:
             try:
                 value = response_model.model_validate_json(raw)
             except (ValidationError, ValueError) as final:
-                failure = ModelOutputError(redact(f"the answer did not fit the schema after {usage.attempts} attempt(s): {_first_line(final)}"))
+                failure = ModelOutputError(redact(f"the answer did not fit the schema after {usage.attempts} attempt(s): {first_line(final)}"))
                 raise self._spent(failure, usage) from None
             finally:
                 LENIENT.reset(token)
-            return Result(value, self._priced(usage), max(usage.attempts - 1, 0), True, _first_line(cause or exc))
+            return Result(value, self._priced(usage), max(usage.attempts - 1, 0), True, first_line(cause or exc))
 
     def _spent(self, error: EndpointError, usage: Usage) -> EndpointError:
         """What a failed call cost stays with its error, so batch accounting and budgets see it."""
@@ -481,25 +411,6 @@ def _tls_context() -> Any:
     return httpx.create_ssl_context()
 
 
-# What ``chat.completions.with_raw_response.create`` adds to a request: the body's type, and the
-# SDK's marker for "hand back the raw response" (``.parse()`` then builds the ChatCompletion).
-_RAW_JSON: Any = {"headers": {"Content-Type": "application/json", "X-Stainless-Raw-Response": "true"}}
-
-
-def _json_body(kwargs: dict[str, Any]) -> bytes:
-    """The request body as the SDK serialises it (compact separators, UTF-8, no NaN; models and
-    datetimes the way its encoder writes them)."""
-    return json.dumps(kwargs, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default).encode()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_unset=True, by_alias=True)
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def _answer_text(completion: ChatCompletion, mode: str) -> str:
     message = completion.choices[0].message
     if mode == "tools" and message.tool_calls:
@@ -508,28 +419,10 @@ def _answer_text(completion: ChatCompletion, mode: str) -> str:
     return message.content or ""
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) < 600 else text[:600] + " ..."
-
-
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-
-
-def _describe_body(body: str) -> str:
-    """A body that is not the API's JSON, in a few words: an HTML page by its title, else its start."""
-    if "<html" in body[:1000].lower() or "<!doctype" in body[:1000].lower():
-        title = _TITLE.search(body)
-        named = f" titled {' '.join(title[1].split())[:120]!r}" if title else ""
-        return f"an HTML page{named} (a proxy, gateway or login page answered instead of the API)"
-    flat = " ".join(body.split())
-    return repr(flat[:200]) if flat else "an empty body"
-
-
 def _short(exc: openai.APIStatusError) -> str:
     body = exc.body
     if isinstance(body, str):
-        return _describe_body(body)
+        return describe_body(body)
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict) and "message" in err:
