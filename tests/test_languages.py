@@ -15,7 +15,7 @@ from scripted_server import Reply, ScriptedServer, answers_by_source
 
 from summarize.aliases import load_aliases
 from summarize.api import brief_files, extract_files
-from summarize.brief.writer import BriefOptions, _languages
+from summarize.brief.writer import BriefOptions, briefing_languages
 from summarize.config import load_settings
 from summarize.gate.gates import build_index, load_lexicon, run_gates
 from summarize.ground.numbers import numbers_in
@@ -141,10 +141,10 @@ def test_loaded_terms_are_kept_as_the_speaker_wrote_them() -> None:
 
 def test_the_briefing_loads_a_lexicon_for_each_language_present() -> None:
     reports = _extract()
-    assert _languages(list(reports.values())) == ["en", "ar", "fr"]
-    assert _languages([reports[AR]]) == ["en", "ar"]
+    assert briefing_languages(list(reports.values())) == ["en", "ar", "fr"]
+    assert briefing_languages([reports[AR]]) == ["en", "ar"]
     english = reports[AR].model_copy(update={"source": reports[AR].source.model_copy(update={"language": "en"})})
-    assert _languages([english]) == ["en"]
+    assert briefing_languages([english]) == ["en"]
 
 
 def _gate(sentence: str, claim_ids: list[str], languages: list[str]) -> tuple[bool, list[str]]:
@@ -157,7 +157,7 @@ def _gate(sentence: str, claim_ids: list[str], languages: list[str]) -> tuple[bo
 
 def test_arabic_loaded_term_outside_quotes_is_flagged_when_a_source_is_arabic() -> None:
     sentence = "تصدى الجيش لهجوم الإرهابيين غرب حلب."
-    passed, failures = _gate(sentence, [f"{AR}:c3"], _languages(list(_extract().values())))
+    passed, failures = _gate(sentence, [f"{AR}:c3"], briefing_languages(list(_extract().values())))
     assert not passed and "“الإرهابيين” is a loaded term in the briefing's own voice" in failures[0]
     passed, _ = _gate(sentence, [f"{AR}:c3"], ["en"])
     assert passed, "without an Arabic source the Arabic list is not loaded"

@@ -35,10 +35,10 @@ from summarize.brief.writer import BriefOptions
 from summarize.config import Settings
 from summarize.errors import ConfigError, ModelOutputError, RefusalError, SummarizeError, TruncatedError, UsageError
 from summarize.extract.chunk import split_text
-from summarize.extract.extractor import _metadata, extract_source
+from summarize.extract.extractor import extract_source, source_metadata
 from summarize.fileio import atomic_write
 from summarize.llm.cassette import cassette, unplayed
-from summarize.llm.client import LLM, CallRecord, ChatCompletion, Result, _answer_text, api_call, request_body, sdk_client
+from summarize.llm.client import LLM, CallRecord, ChatCompletion, Result, answer_text, api_call, request_body, sdk_client
 from summarize.llm.prompts import Prompt, fence, load_prompt
 from summarize.llm.ratelimit import Limiter
 from summarize.models.draft import ExtractionDraft
@@ -63,7 +63,7 @@ def render_messages(source: Source, settings: Settings, prompt: Prompt) -> list[
     chunks = split_text(source.text, max_chars=settings.chunk_chars, overlap=min(settings.chunk_overlap, settings.chunk_chars // 4))
     if len(chunks) > 1:
         return None
-    return prompt.render(source_id=source.id, metadata=_metadata(source), part="", fenced_text=fence(source.id, chunks[0].text))
+    return prompt.render(source_id=source.id, metadata=source_metadata(source), part="", fenced_text=fence(source.id, chunks[0].text))
 
 
 # --- endpoint and state ---------------------------------------------------------------------
@@ -238,7 +238,7 @@ class _BatchAnswer:
         if choice.finish_reason == "length":
             raise TruncatedError(f"the answer was cut off at the token limit after {self.usage.completion_tokens} tokens")
         try:  # extract_source has set VERIFY: this checks every quote against the article too
-            value = response_model.model_validate_json(_answer_text(self.completion, self.settings.mode))
+            value = response_model.model_validate_json(answer_text(self.completion, self.settings.mode))
         except ValueError as exc:  # pydantic's ValidationError included
             raise ModelOutputError(f"the batch answer did not validate: {str(exc)[:600]}", attempts=1) from None
         return Result(value, self.usage, 0, False, None)

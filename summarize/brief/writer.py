@@ -32,7 +32,7 @@ class BriefOptions:
     aliases: Path | None = None
 
 
-def _languages(reports: Sequence[SourceReport]) -> list[str]:
+def briefing_languages(reports: Sequence[SourceReport]) -> list[str]:
     """Lexicons for every language present; English first, so its renderings win on shared patterns."""
     found = {(r.source.language or "en").lower()[:2] for r in reports} & set(available_languages())
     return ["en", *sorted(found - {"en"})]
@@ -133,7 +133,7 @@ def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings,
     reports = sorted(reports, key=lambda r: r.source.id)
     rec = reconcile(reports, load_aliases(options.aliases))
     index = build_index(reports, rec)
-    lexicon: Lexicon = load_lexicon(_languages(reports), options.terms)
+    lexicon: Lexicon = load_lexicon(briefing_languages(reports), options.terms)
     prompt = load_prompt("brief", settings.prompts_dir)
     messages = prompt.render(language=options.language, sources=format_sources(reports), claims=format_claims(reports, rec))
     with verifying(lambda d: run_gates(d, index, lexicon).reask_text()):

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from summarize.config import PROFILES, Settings, detect_profile, settings_for
 from summarize.errors import EXIT_ENDPOINT, EXIT_OK, ConfigError, EndpointError, PromptError, SummarizeError
 from summarize.llm.cassette import cassette
-from summarize.llm.client import LLM, _from_cassette
+from summarize.llm.client import LLM, from_cassette
 from summarize.llm.prompts import bundled_prompts_dir, load_prompt
 from summarize.llm.redact import redact
 
@@ -185,7 +185,7 @@ def probe_models(settings: Settings) -> ProbeResult:
     except httpx.HTTPError as exc:
         return ProbeResult(name, False, f"no answer from {safe_url(url)}: {type(exc).__name__}: {_one_line(str(exc)) or 'no detail'}")
     except Exception as exc:
-        if _from_cassette(exc):
+        if from_cassette(exc):
             return ProbeResult(name, False, f"the cassette {settings.replay} has no recorded GET /models (record one with `summarize doctor --record FILE`)")
         raise
     status = response.status_code

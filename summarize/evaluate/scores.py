@@ -35,7 +35,7 @@ from textwrap import shorten
 from rapidfuzz import fuzz, utils
 
 from summarize.aliases import OWN_VOICE, Aliases
-from summarize.brief.writer import BriefOptions, _languages, format_claims, format_sources
+from summarize.brief.writer import BriefOptions, briefing_languages, format_claims, format_sources
 from summarize.evaluate.gold import (
     METRICS,
     GoldAmount,
@@ -43,7 +43,7 @@ from summarize.evaluate.gold import (
     GoldStory,
     StoryEval,
 )
-from summarize.gate.gates import _NOT_A_COUNT, _VAGUE_WORDS, Lexicon, build_index, load_lexicon, quoted_spans, run_gates
+from summarize.gate.gates import NOT_A_COUNT, VAGUE_WORDS, Lexicon, build_index, load_lexicon, quoted_spans, run_gates
 from summarize.ground.numbers import numbers_in
 from summarize.models.briefing import BriefDraft, Briefing, FigureComparison, FigureEntry, Reconciled, SentenceDraft
 from summarize.models.report import Claim, FigureClaim, SourceReport
@@ -205,7 +205,7 @@ def text_checks(b: Briefing, lexicon: Lexicon) -> tuple[float, int, list[str], l
     draft = BriefDraft(headline=SentenceDraft(text="", claim_ids=[]), lead=[], key_points=sentences, timeline=[], context=[])
     checks = {c.name: c for c in run_gates(draft, build_index(b.reports, b.reconciled), lexicon).checks}
     # counted as the gate counts them, which reports one failure per number or vague word
-    total = sum(len(numbers_in(_NOT_A_COUNT.sub(" ", t))) + len(_VAGUE_WORDS.findall(t)) for t, _ in written)
+    total = sum(len(numbers_in(NOT_A_COUNT.sub(" ", t))) + len(VAGUE_WORDS.findall(t)) for t, _ in written)
     untraced, unattributed = checks["numbers_traceable"].failures, checks["loaded_terms_attributed"].failures
     return ((total - len(untraced)) / total if total else 1.0), len(unattributed), untraced, unattributed
 
@@ -266,7 +266,7 @@ def evaluate_story(gold: GoldStory, reports: Sequence[SourceReport], aliases: Al
     m["coverage_min"] = min((s for s in shares.values() if s is not None), default=None)
     m["order_invariance"] = order_invariance(reports, aliases)
     if briefing:
-        lexicon = load_lexicon(_languages(reports), options.terms)
+        lexicon = load_lexicon(briefing_languages(reports), options.terms)
         m["numbers_traceable"], m["unattributed_loaded_terms"], d["numbers_traceable"], d["unattributed_loaded_terms"] = text_checks(briefing, lexicon)
         d["must_not_state"] = must_not_state(gold, briefing, aliases)
         m["must_not_state_violations"], m["sentences_removed"] = len(d["must_not_state"]), len(briefing.removed)

@@ -337,7 +337,7 @@ def _quote_of(d: Dropped) -> str:
 # --- the per-source pipeline -----------------------------------------------------------------
 
 
-def _metadata(source: Source) -> str:
+def source_metadata(source: Source) -> str:
     fields = [
         ("Outlet", source.outlet),
         ("Outlet type", source.outlet_type if source.outlet_type != "unknown" else None),
@@ -355,7 +355,7 @@ def extract_source(source: Source, llm: LLM, settings: Settings, prompt: Prompt 
     checks: list[CheckResult] = []
     for chunk in chunks:
         part = f"Part {chunk.index + 1} of {len(chunks)} of a long article (characters {chunk.start}-{chunk.end})." if len(chunks) > 1 else ""
-        messages = prompt.render(source_id=source.id, metadata=_metadata(source), part=part, fenced_text=fence(source.id, chunk.text))
+        messages = prompt.render(source_id=source.id, metadata=source_metadata(source), part=part, fenced_text=fence(source.id, chunk.text))
         with verifying(lambda d: verify_draft(d, source.text)):
             label = CallLabel("extract", source.id if len(chunks) == 1 else f"{source.id}#{chunk.index + 1}", prompt.name, prompt.sha256)
             try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from summarize.aliases import load_aliases
-from summarize.brief.writer import BriefOptions, _languages
+from summarize.brief.writer import BriefOptions, briefing_languages
 from summarize.gate.gates import build_index, load_lexicon, run_gates
 from summarize.models.briefing import BriefDraft, Briefing, SentenceDraft, TimelineDraft
 from summarize.models.report import CheckResult
@@ -54,7 +54,7 @@ def recheck(b: Briefing, options: BriefOptions) -> list[CheckResult]:
         timeline=[TimelineDraft(when=s.when or "", text=s.text, claim_ids=s.claim_ids) for s in b.timeline],
         context=[SentenceDraft(text=s.text, claim_ids=s.claim_ids) for s in b.context],
     )
-    gate = run_gates(draft, build_index(b.reports, rec), load_lexicon(_languages(b.reports), options.terms))
+    gate = run_gates(draft, build_index(b.reports, rec), load_lexicon(briefing_languages(b.reports), options.terms))
     for check in gate.checks:
         if b.headline is None:
             # a withheld headline is absent, not uncited

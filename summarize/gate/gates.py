@@ -73,9 +73,9 @@ _JUDGEMENT_VERBS = re.compile(
 _NEUTRAL_VERBS = re.compile(r"(?<!\w)(?:said|says|told|stated|reported|announced|wrote|added|called|described)(?!\w)", re.IGNORECASE)
 # Before "alleged", these make it an adjective ("the alleged attack"), not an attribution verb.
 _DETERMINERS = re.compile(r"(?<!\w)(?:the|a|an|its|their|his|her|this|these|those)\s+$", re.IGNORECASE)
-_VAGUE_WORDS = re.compile(r"(?<!\w)(?:dozens|scores|hundreds|thousands|several|dizaines|centaines|milliers|plusieurs|عشرات|مئات|آلاف)(?!\w)", re.IGNORECASE)
+VAGUE_WORDS = re.compile(r"(?<!\w)(?:dozens|scores|hundreds|thousands|several|dizaines|centaines|milliers|plusieurs|عشرات|مئات|آلاف)(?!\w)", re.IGNORECASE)
 # "one" in these phrases is a pronoun, not a count anyone reported.
-_NOT_A_COUNT = re.compile(r"(?<!\w)(?:no\s+one|one\s+another|one\s+of)(?!\w)", re.IGNORECASE)
+NOT_A_COUNT = re.compile(r"(?<!\w)(?:no\s+one|one\s+another|one\s+of)(?!\w)", re.IGNORECASE)
 
 
 # --- lexicon ------------------------------------------------------------------------------------
@@ -420,14 +420,14 @@ def run_gates(draft: BriefDraft, index: ClaimIndex, lexicon: Lexicon) -> GateRep
             problem("citations_exist", s, f"unknown claim ids: {', '.join(unknown)}; cite only ids from the claim table")
 
         traced, date_parts, texts = _evidence(index, cited)
-        numbers = sorted(numbers_in(_NOT_A_COUNT.sub(" ", s.text)))
+        numbers = sorted(numbers_in(NOT_A_COUNT.sub(" ", s.text)))
         written_dates = {n for m in _DATE_CONTEXT.finditer(s.text) for n in numbers_in(m.group())}
         traced = traced | (date_parts & written_dates)
         counts["numbers"] += len(numbers)
         for n in numbers:
             if n not in traced:
                 problem("numbers_traceable", s, f"the number {n} does not trace to any cited figure; cite the figure's id or remove the number")
-        for word in (m.group() for m in _VAGUE_WORDS.finditer(s.text)):
+        for word in (m.group() for m in VAGUE_WORDS.finditer(s.text)):
             counts["numbers"] += 1
             if not any(vague_word_appears(word, t) for t in texts):
                 problem("numbers_traceable", s, f"“{word}” does not trace to any cited figure; cite the figure that says it or remove it")

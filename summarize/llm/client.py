@@ -172,11 +172,11 @@ def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, (json.JSONDecodeError, BodyNotJSON)):  # a proxy's garbled 200 or its HTML page: worth another try
         return True
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
-        return not _from_cassette(exc)
+        return not from_cassette(exc)
     return isinstance(exc, openai.APIStatusError) and exc.status_code in _RETRY_STATUS
 
 
-def _from_cassette(exc: BaseException) -> bool:
+def from_cassette(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
         if type(seen).__name__ == "CannotOverwriteExistingCassetteException":
@@ -323,7 +323,7 @@ class LLM:
         except (json.JSONDecodeError, BodyNotJSON) as exc:
             raise TransportError(redact(f"the endpoint answered with a body that is not JSON after {usage.requests} request(s): {exc}")) from exc
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-            if _from_cassette(exc):
+            if from_cassette(exc):
                 raise CassetteError(
                     f"the cassette {self.settings.replay} has no recorded answer for this request "
                     "(the prompt, schema, model, mode or input differ from the recording)"
@@ -376,7 +376,7 @@ class LLM:
             last = exc.failed_attempts[-1].completion if exc.failed_attempts else None
             if last is None:
                 raise self._spent(ModelOutputError(redact(f"no usable answer after {usage.attempts} attempt(s): {exc}")), usage) from exc
-            raw = _answer_text(last, self.settings.mode)
+            raw = answer_text(last, self.settings.mode)
             token = LENIENT.set(True)
             try:
                 value = response_model.model_validate_json(raw)
@@ -411,7 +411,7 @@ def _tls_context() -> Any:
     return httpx.create_ssl_context()
 
 
-def _answer_text(completion: ChatCompletion, mode: str) -> str:
+def answer_text(completion: ChatCompletion, mode: str) -> str:
     message = completion.choices[0].message
     if mode == "tools" and message.tool_calls:
         call = message.tool_calls[0]
@@ -477,6 +477,6 @@ def api_call(settings: Settings, what: str, call: Callable[[], Any]) -> Any:
     except openai.APIStatusError as exc:
         raise TransportError(redact(f"{what}: HTTP {exc.status_code} from the endpoint: {_short(exc)}")) from exc
     except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-        if _from_cassette(exc):
+        if from_cassette(exc):
             raise CassetteError(f"the cassette {settings.replay} has no recorded answer for {what}") from exc
         raise TransportError(redact(f"{what}: {type(exc).__name__}: {exc}")) from exc
