@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from summarize.models.briefing import Briefing, FigureComparison, Sentence
-from summarize.render.reports import format_value, table_cell
+from summarize.render.reports import format_value
+from summarize.render.reports import table_cell as _cell
 
 
 def _refs(b: Briefing) -> dict[str, str]:
@@ -39,7 +40,7 @@ def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[st
         carried = ", ".join(f"{source_names.get(s, s)} [{refs.get(s, s)}]" for s in e.source_ids)
         ids = ", ".join(e.derived_from or e.figure_ids)
         lines.append(
-            f"| {table_cell(e.claimant)} | {table_cell(value)} | {table_cell(e.time_window or 'not stated')} | {table_cell(carried)} | {table_cell(ids)} |"
+            f"| {_cell(e.claimant)} | {_cell(value)} | {_cell(e.time_window or 'not stated')} | {_cell(carried)} | {_cell(ids)} |"
         )
     lines.append("")
     if c.derived and sum(1 for e in c.entries if not e.derived_from and not e.earlier) >= 2:
@@ -80,8 +81,8 @@ def briefing_markdown(b: Briefing) -> str:
         lines += ["## Disagreements", ""]
         for d in rec.disagreements:
             lines += [f"### {d.topic} ({d.kind}, {d.status})", ""]
-            lines += ["| " + " | ".join(table_cell(p.claimant) for p in d.positions) + " |", "|" + "---|" * len(d.positions)]
-            lines += ["| " + " | ".join(table_cell(p.statement) for p in d.positions) + " |", ""]
+            lines += ["| " + " | ".join(_cell(p.claimant) for p in d.positions) + " |", "|" + "---|" * len(d.positions)]
+            lines += ["| " + " | ".join(_cell(p.statement) for p in d.positions) + " |", ""]
             lines += [f"- Possible explanation: {e}" for e in d.possible_explanations] + [""]
     if rec.not_comparable:
         lines += ["## Not comparable", ""] + [f"- {', '.join(n.claimants)}: {n.reason} ({', '.join(n.figure_ids)})" for n in rec.not_comparable] + [""]
@@ -120,10 +121,10 @@ def briefing_markdown(b: Briefing) -> str:
             f"- [{refs[s.id]}] {s.outlet or s.id}: {s.title or s.id} ({meta}; {s.claims} claims, {s.figures} figures){' ' + s.url if s.url else ''}{cited}"
         )
     lines += ["", "## Checks", ""]
-    lines += [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" + "".join(f"\n  - {table_cell(x)}" for x in c.failures) for c in b.checks]
+    lines += [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" + "".join(f"\n  - {_cell(x)}" for x in c.failures) for c in b.checks]
     if b.removed:
         lines += ["", "## Removed sentences (failed the checks; not part of the briefing)", ""]
-        lines += [f"- ~~{table_cell(r.text)}~~ — " + "; ".join(r.problems) for r in b.removed]
+        lines += [f"- ~~{_cell(r.text)}~~ — " + "; ".join(r.problems) for r in b.removed]
     p = b.provenance
     cost = f"${p.usage.cost_usd:.4f}" if p.usage.cost_usd is not None else "unknown (no prices configured)"
     lines += [

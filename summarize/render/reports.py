@@ -14,6 +14,9 @@ def table_cell(text: object) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+_cell = table_cell
+
+
 def format_value(value: int | None, low: int | None, high: int | None, qualifier: str, vague_word: str | None) -> str:
     if value is None and low is None and high is None:
         return vague_word or "?"
@@ -51,15 +54,15 @@ def report_markdown(report: SourceReport) -> str:
                 when = f"“{e.date_as_written}” (unresolved)" if e.date_as_written else "not stated"
             where = "; ".join(loc.name for loc in e.locations)
             lines.append(
-                f"| {e.id} | {table_cell(e.event_type)} / {table_cell(e.sub_event_type)} | {table_cell(when)} | {table_cell(where)} | {e.status} | {table_cell(e.summary)} |"
+                f"| {e.id} | {_cell(e.event_type)} / {_cell(e.sub_event_type)} | {_cell(when)} | {_cell(where)} | {e.status} | {_cell(e.summary)} |"
             )
         lines.append("")
     if report.figures:
         lines += ["### Figures", "", "| id | value | scope | said by | reported by | quote |", "|---|---|---|---|---|---|"]
         for f in report.figures:
             lines.append(
-                f"| {f.id} | {table_cell(figure_value(f))} | {table_cell(figure_scope(f))} | {table_cell(f.attributed_to)} | {table_cell(f.reported_by)} "
-                f"| “{table_cell(f.evidence.quote)}” [{f.evidence.start}:{f.evidence.end}] |"
+                f"| {f.id} | {_cell(figure_value(f))} | {_cell(figure_scope(f))} | {_cell(f.attributed_to)} | {_cell(f.reported_by)} "
+                f"| “{_cell(f.evidence.quote)}” [{f.evidence.start}:{f.evidence.end}] |"
             )
         lines.append("")
     if report.claims:
