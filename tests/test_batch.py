@@ -305,3 +305,23 @@ def test_chat_requests_go_out_as_json_with_the_sdk_body(tmp_path: Path, capsys: 
     assert request.body["model"] and request.body["messages"][-1]["role"] == "user"
     assert request.body["tools"][0]["function"]["name"] == "ExtractionDraft"
     assert request.body["tool_choice"]["function"]["name"] == "ExtractionDraft"
+
+
+def test_a_batch_reads_its_inputs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The progress bar's count and the run share one collection: every file is read once per run."""
+    from summarize.batch import inputs, runner
+
+    write_articles(tmp_path / "in", 3)
+    calls: list[tuple[str, ...]] = []
+    real = inputs.collect
+
+    def counting(given: Any, **kwargs: Any) -> Any:
+        calls.append(tuple(given))
+        return real(given, **kwargs)
+
+    monkeypatch.setattr(inputs, "collect", counting)
+    monkeypatch.setattr(runner, "collect", counting)
+    with ScriptedServer(copying) as server:
+        code, _ = batch([str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--no-brief", "--mode", "tools"], server, capsys)
+    assert code == 0
+    assert len(calls) == 1

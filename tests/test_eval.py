@@ -39,7 +39,7 @@ from summarize.evaluate.scores import (
     text_checks,
     verbatim_share,
 )
-from summarize.gate.gates import load_lexicon
+from summarize.gate.lexicon import load_lexicon
 from summarize.models.briefing import Briefing, RemovedSentence, Sentence
 from summarize.models.report import ExtractionOutput, SourceReport
 from summarize.reconcile.story import reconcile

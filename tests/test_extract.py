@@ -258,6 +258,9 @@ def test_a_misattributed_figure_is_reasked_then_dropped_and_reported(capsys: pyt
     assert all(f["attributed_to"] != "Kaveland Border Police" for f in report["figures"])
     (dropped,) = [d for d in report["dropped"] if d["kind"] == "figure"]
     assert "not named in or near its quote" in dropped["reason"]
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["figure_numbers_in_quotes"]["passed"], "an attribution failure is not a number failure"
+    assert not checks["items_consistent"]["passed"] and any("not named in or near its quote" in f for f in checks["items_consistent"]["failures"])
 
 
 def test_a_misattributed_claim_is_reasked_then_dropped(capsys: pytest.CaptureFixture[str]) -> None:

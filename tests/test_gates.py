@@ -13,7 +13,8 @@ from conftest import ROOT
 
 from summarize.api import extract_files
 from summarize.config import load_settings
-from summarize.gate.gates import GATES, ClaimIndex, GateReport, Lexicon, build_index, load_lexicon, quoted_spans, run_gates
+from summarize.gate.gates import GATES, ClaimIndex, GateReport, build_index, run_gates
+from summarize.gate.lexicon import Lexicon, load_lexicon, quoted_spans
 from summarize.models.briefing import BriefDraft, SentenceDraft, TimelineDraft
 from summarize.models.report import SourceReport
 from summarize.reconcile.story import reconcile

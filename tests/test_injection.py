@@ -23,7 +23,7 @@ from helpers import FABRICATED, ROOT, copying_answer, run, run_json
 from record_cassettes import requested_schema
 from scripted_server import Reply, ScriptedServer, fenced_sources
 
-from summarize.extract.extractor import INJECTED
+from summarize.extract.rules import INJECTED
 from summarize.ground.injection import instruction_spans
 from summarize.sources.files import read_sources
 

@@ -17,7 +17,8 @@ from summarize.aliases import load_aliases
 from summarize.api import brief_files, extract_files
 from summarize.brief.writer import BriefOptions, briefing_languages
 from summarize.config import load_settings
-from summarize.gate.gates import build_index, load_lexicon, run_gates
+from summarize.gate.gates import build_index, run_gates
+from summarize.gate.lexicon import load_lexicon
 from summarize.ground.numbers import numbers_in
 from summarize.models.briefing import BriefDraft
 from summarize.models.report import Claim, FigureClaim, SourceReport

@@ -16,35 +16,37 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from summarize.batch.inputs import BatchItem, collect
 from summarize.batch.runner import BatchOptions, BatchResult, BatchRun, Event, write_outputs
-from summarize.batch.store import Store
+from summarize.batch.store import Store, WorkKeys
 from summarize.brief.writer import BriefOptions
 from summarize.config import Settings
-from summarize.errors import ConfigError, ModelOutputError, RefusalError, SummarizeError, TruncatedError, UsageError
+from summarize.errors import ConfigError, ModelOutputError, SummarizeError, UsageError
 from summarize.extract.chunk import split_text
 from summarize.extract.extractor import extract_source, source_metadata
 from summarize.fileio import atomic_write
 from summarize.llm.cassette import cassette, unplayed
-from summarize.llm.client import LLM, CallRecord, ChatCompletion, Result, answer_text, api_call, request_body, sdk_client
+from summarize.llm.client import LLM, BatchClient, BatchLine, CallRecord, read_result_line, request_body
 from summarize.llm.prompts import Prompt, fence, load_prompt
+from summarize.llm.protocol import CallLabel, Result, StructuredModel
 from summarize.llm.ratelimit import Limiter
 from summarize.models.draft import ExtractionDraft
 from summarize.models.report import FailedItem, Source, Usage
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
 
 STATE = "batch_api"  # the Store state row holding the submission
 REQUESTS_FILE = "batch_requests.jsonl"
@@ -125,8 +127,8 @@ def submit(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, 
     try:
         if (old := store.get_state(STATE)) and (prev := json.loads(old))["batch_id"] and not prev.get("collected_at"):
             raise UsageError(f"batch {prev['batch_id']} in {options.out} is not collected yet: run `summarize batch collect {options.out}` first")
-        run = BatchRun(settings, options, cast(LLM, None), store)  # for its work keys only
-        keys = {item.source.id: run.key(item) for item in items}
+        work = WorkKeys(settings, options.brief_options.language)
+        keys = {item.source.id: work.key(item) for item in items}
         done = store.done_keys(list(keys.values()))
         prompt = load_prompt("extract", settings.prompts_dir)
         lines: list[str] = []
@@ -152,17 +154,11 @@ def submit(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, 
                          "max_reasks": s.max_reasks, "prompts_dir": str(s.prompts_dir or "") or None, "base_url": s.base_url, "profile": s.profile},
         }
         if upload and lines:
-            with _session(settings):
-                client = sdk_client(settings)
-                headers = {"Content-Type": f"multipart/form-data; boundary={UPLOAD_BOUNDARY}"}
-                upload_file = ("batch_requests.jsonl", data, "application/octet-stream")
-                file = api_call(settings, "uploading the requests", lambda: client.files.create(file=upload_file, purpose="batch", extra_headers=headers))
+            with _session(settings), closing(BatchClient(settings)) as client:
+                file_id = client.upload_requests(data, filename=REQUESTS_FILE, boundary=UPLOAD_BOUNDARY)
                 metadata = {"created_by": "summarize", "requests_sha256": state["requests_sha256"][:32]}  # no version: recordings stay valid across releases
-                batch = api_call(
-                    settings, "creating the batch",
-                    lambda: client.batches.create(input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h", metadata=metadata),
-                )
-            state.update(batch_id=batch.id, input_file_id=file.id, status=batch.model_dump(mode="json"))
+                batch = client.create_batch(file_id, endpoint=ENDPOINT, metadata=metadata)
+            state.update(batch_id=batch["id"], input_file_id=file_id, status=batch)
         store.set_state(STATE, json.dumps(state, ensure_ascii=False))
         return state
     finally:
@@ -177,9 +173,8 @@ def batch_status(out: Path, settings: Settings) -> dict[str, Any]:
         if not state["batch_id"]:
             return {"status": "not_uploaded", "requests": state["requests"]}
         settings = _as_submitted(settings, state)
-        with _session(settings):
-            batch = api_call(settings, f"retrieving batch {state['batch_id']}", lambda: sdk_client(settings).batches.retrieve(state["batch_id"]))
-        state["status"] = batch.model_dump(mode="json")
+        with _session(settings), closing(BatchClient(settings)) as client:
+            state["status"] = client.retrieve(state["batch_id"])
         store.set_state(STATE, json.dumps(state, ensure_ascii=False))
         return cast(dict[str, Any], state["status"])
     finally:
@@ -191,63 +186,42 @@ def batch_status(out: Path, settings: Settings) -> dict[str, Any]:
 
 def _download(settings: Settings, batch_id: str, *, wait: bool, poll: float) -> tuple[str, dict[str, Any]]:
     """The output and error files' lines once the batch has finished, or stopped with partial output."""
-    client = sdk_client(settings)
-    batch = api_call(settings, f"retrieving batch {batch_id}", lambda: client.batches.retrieve(batch_id))
-    while wait and batch.status in PENDING:
-        time.sleep(poll)
-        batch = api_call(settings, f"retrieving batch {batch_id}", lambda: client.batches.retrieve(batch_id))
-    if batch.status in PENDING:
-        counts = f" ({batch.request_counts.completed} of {batch.request_counts.total} requests done)" if batch.request_counts else ""
-        raise UsageError(f"batch {batch_id} is {batch.status}{counts}: nothing to collect yet; see `summarize batch status`, or collect with --wait")
-    for err in (batch.errors.data or []) if batch.errors else []:
-        log.warning("batch %s: %s%s", batch_id, err.message, f" (line {err.line})" if err.line else "")
-    text = ""
-    for file_id in filter(None, (batch.output_file_id, batch.error_file_id)):
-        text += api_call(settings, f"downloading {file_id}", functools.partial(client.files.content, file_id)).text + "\n"
-    return text, batch.model_dump(mode="json")
-
-
-def _completion_of(line: dict[str, Any]) -> tuple[ChatCompletion | None, str]:
-    """The chat completion a result line carries, or why there is none (OpenAI's and vLLM's shapes)."""
-    response = line.get("response") or {}
-    status, body = response.get("status_code"), response.get("body")
-    if status == 200 and isinstance(body, dict):
-        try:
-            return ChatCompletion.model_validate(body), ""
-        except ValidationError as exc:
-            return None, f"the batch answer is not a chat completion: {str(exc).splitlines()[0]}"
-    err = line.get("error") or (body.get("error") if isinstance(body, dict) else None)
-    if isinstance(err, dict) and isinstance(err.get("error"), dict):  # vLLM nests an ErrorResponse
-        err = err["error"]
-    message, code = (err.get("message"), err.get("code")) if isinstance(err, dict) else (err, None)
-    return None, f"the batch request failed ({f'HTTP {status}' if status else 'error'}{f', {code}' if code else ''})" + (f": {message}" if message else "")
+    with closing(BatchClient(settings)) as client:
+        batch = client.retrieve(batch_id)
+        while wait and batch["status"] in PENDING:
+            time.sleep(poll)
+            batch = client.retrieve(batch_id)
+        if batch["status"] in PENDING:
+            counts = f" ({c['completed']} of {c['total']} requests done)" if (c := batch.get("request_counts")) else ""
+            raise UsageError(f"batch {batch_id} is {batch['status']}{counts}: nothing to collect yet; see `summarize batch status`, or collect with --wait")
+        for err in (batch["errors"].get("data") or []) if batch.get("errors") else []:
+            log.warning("batch %s: %s%s", batch_id, err.get("message"), f" (line {err['line']})" if err.get("line") else "")
+        text = ""
+        for file_id in filter(None, (batch.get("output_file_id"), batch.get("error_file_id"))):
+            text += client.download(file_id) + "\n"
+    return text, batch
 
 
 class _BatchAnswer:
     """Stands in for the LLM inside extract_source: hands over the batch answer through the gates LLM applies to every answer."""
 
-    def __init__(self, completion: ChatCompletion, usage: Usage, settings: Settings) -> None:
-        self.completion, self.usage, self.settings = completion, usage, settings
+    def __init__(self, line: BatchLine, usage: Usage, settings: Settings) -> None:
+        self.line, self.usage, self.settings = line, usage, settings
 
-    def structured(self, response_model: type[ExtractionDraft], messages: list[dict[str, str]], *, label: Any = None) -> Result[ExtractionDraft]:
-        if not self.completion.choices:
-            raise ModelOutputError("the endpoint answered with no choices")
-        choice = self.completion.choices[0]
-        if getattr(choice.message, "refusal", None):
-            raise RefusalError(f"the model refused: {choice.message.refusal}")
-        if choice.finish_reason == "length":
-            raise TruncatedError(f"the answer was cut off at the token limit after {self.usage.completion_tokens} tokens")
+    def structured(self, response_model: type[T], messages: list[dict[str, str]], *, label: CallLabel | None = None) -> Result[T]:
+        text = self.line.text(self.settings.mode)  # refusal, truncation, no choices: as for a synchronous answer
         try:  # extract_source has set VERIFY: this checks every quote against the article too
-            value = response_model.model_validate_json(answer_text(self.completion, self.settings.mode))
+            value = response_model.model_validate_json(text)
         except ValueError as exc:  # pydantic's ValidationError included
             raise ModelOutputError(f"the batch answer did not validate: {str(exc)[:600]}", attempts=1) from None
         return Result(value, self.usage, 0, False, None)
 
 
-def _usage(completion: ChatCompletion, settings: Settings, discount: float) -> Usage:
-    u = completion.usage
-    usage = Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens, total_tokens=u.total_tokens) if u else Usage()
-    usage.requests = usage.attempts = 1
+_: type[StructuredModel] = _BatchAnswer
+
+
+def _usage(line: BatchLine, settings: Settings, discount: float) -> Usage:
+    usage = line.usage()
     if settings.price_input is not None and settings.price_output is not None:
         usage.cost_usd = round((usage.prompt_tokens * settings.price_input + usage.completion_tokens * settings.price_output) * discount / 1e6, 6)
     return usage
@@ -276,17 +250,17 @@ def _apply(text: str, by_key: dict[str, BatchItem], store: Store, settings: Sett
         seen.add(key)
         item = by_key[key]
         label = item.source.path or item.source.id
-        completion, problem = _completion_of(line)
-        usage = _usage(completion, settings, discount) if completion else Usage()
+        answer = read_result_line(line)
+        usage = _usage(answer, settings, discount) if answer.answered else Usage()
         now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-        outcome, status = ("batch" if completion else "batch_error"), (line.get("response") or {}).get("status_code")
+        outcome, status = ("batch" if answer.answered else "batch_error"), (line.get("response") or {}).get("status_code")
         tokens = (usage.prompt_tokens, usage.completion_tokens)
         store.log_call(CallRecord(now, "extract", item.source.id, prompt.name, prompt.sha256, settings.model, *tokens, 0.0, outcome, status))
-        if completion is None:
-            got.reasks[label] = problem
+        if not answer.answered:
+            got.reasks[label] = answer.problem
             continue
         try:
-            report = extract_source(item.source, cast(LLM, _BatchAnswer(completion, usage, settings)), settings, prompt)
+            report = extract_source(item.source, _BatchAnswer(answer, usage, settings), settings, prompt)
         except SummarizeError as exc:
             got.reasks[label], got.wasted = exc.message, got.wasted.add(usage)
             continue
@@ -318,8 +292,8 @@ def collect_batch(
             if on_event is not None:  # answers taken from the batch count as done, not as cached
                 on_event(*(("done", item, got.stored[item]) if kind == "cached" and item in got.stored else (kind, item, details)))
 
-        run = BatchRun(settings, options, cast(LLM, None), store, event)  # given an LLM below if anything needs one
-        present = {run.key(i): i for i in items}
+        work = WorkKeys(settings, options.brief_options.language)
+        present = {work.key(i): i for i in items}
         by_key = {k: i for k, i in present.items() if k in state["items"]}
         gone = [e["item"] for k, e in state["items"].items() if k not in present]
         changed = [FailedItem(item=i, stage="read", error="changed", message=f"{i}: changed or gone since the batch was submitted") for i in gone]
@@ -340,7 +314,8 @@ def collect_batch(
             if left := sum(k not in done for k in by_key):
                 _need_endpoint(settings, f"{left} article(s) must be asked again synchronously (answers that passed are kept: collect again)")
             if left or options.brief:
-                run.llm = llm = LLM(settings, limiter=limiter, observer=store.log_call)
+                llm = LLM(settings, limiter=limiter, observer=store.log_call)
+            run = BatchRun(settings, options, llm, store, event)
             result = run.result
             try:
                 run.run(list(by_key.values()), [*read_failures, *changed])

@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from summarize.batch.inputs import BatchItem, collect
-from summarize.batch.store import Store, work_key
-from summarize.brief.writer import BriefOptions, brief_reports
+from summarize.batch.store import Store, WorkKeys
+from summarize.brief.writer import BriefOptions, brief_with_usage
 from summarize.config import Settings
 from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, ConfigError, SummarizeError
 from summarize.extract.extractor import extract_source
 from summarize.fileio import atomic_write
 from summarize.llm.client import LLM
-from summarize.llm.prompts import load_prompt
 from summarize.llm.ratelimit import Limiter
 from summarize.models.briefing import Briefing
 from summarize.models.report import FailedItem, SourceReport, Usage
@@ -163,26 +162,20 @@ class _Budget:
 
 
 class BatchRun:
-    def __init__(self, settings: Settings, options: BatchOptions, llm: LLM, store: Store, on_event: Event | None = None) -> None:
+    def __init__(self, settings: Settings, options: BatchOptions, llm: LLM | None, store: Store, on_event: Event | None = None) -> None:
+        # llm is None only for a run with nothing to ask a model (a Batch API collect whose answers all passed)
         self.settings, self.options, self.llm, self.store = settings, options, llm, store
         self.on_event = on_event or (lambda kind, item, details: None)
         self.result = BatchResult()
         self.budget = _Budget(settings, options.max_cost)
         self.settle_brief: dict[str, float] = {}
-        extract_prompt = load_prompt("extract", settings.prompts_dir)
-        brief_prompt = load_prompt("brief", settings.prompts_dir)
-        self._config_key = "\x1f".join(
-            (settings.model, settings.mode, str(settings.strict), str(settings.chunk_chars), str(settings.chunk_overlap), str(settings.max_reasks))
-        )
-        self._extract_key = "\x1f".join((extract_prompt.sha256, self._config_key))
-        self._brief_key = "\x1f".join((brief_prompt.sha256, self._config_key, options.brief_options.language))
+        self.keys = WorkKeys(settings, options.brief_options.language)
+        self.key, self.brief_key = self.keys.key, self.keys.brief_key
 
-    def key(self, item: BatchItem) -> str:
-        # the text and the header fields that shape the report (id, outlet, publication date...), not where the file lives
-        return work_key("extract", item.source.model_dump_json(exclude={"path"}), self._extract_key)
-
-    def brief_key(self, report_keys: Sequence[str]) -> str:
-        return work_key("brief", *sorted(report_keys), self._brief_key)
+    def _model(self) -> LLM:
+        if self.llm is None:
+            raise RuntimeError("internal error: this batch run was built without a model client but needs one")
+        return self.llm
 
     def run(self, items: Sequence[BatchItem], read_failures: Sequence[FailedItem]) -> BatchResult:
         started = time.perf_counter()
@@ -218,7 +211,7 @@ class BatchRun:
                         if reserved is None:
                             self._skip_for_budget(item, keys, waiting, stories_ready)
                             continue
-                        running[pool.submit(extract_source, item.source, self.llm, self.settings)] = ("extract", (item, reserved))
+                        running[pool.submit(extract_source, item.source, self._model(), self.settings)] = ("extract", (item, reserved))
                     if not running:
                         continue
                     for fut in running.finished():
@@ -295,7 +288,7 @@ class BatchRun:
             self.result.partial += 0 if cached.verified else 1
             self.on_event("cached", f"briefing {story}", {})
             return
-        fut = pool.submit(brief_reports, reports, self.llm, self.settings, self.options.brief_options, story=story)
+        fut = pool.submit(brief_with_usage, reports, self._model(), self.settings, self.options.brief_options, story=story)
         running[fut] = ("brief", (story, key))
 
     def _skip_brief_for_budget(self, story: str) -> None:
@@ -304,11 +297,11 @@ class BatchRun:
         self.result.errors.append(FailedItem(item=f"briefing {story}", stage="brief", error="budget", message=message))
         self.on_event("skipped", f"briefing {story}", {"message": message})
 
-    def _finish_brief(self, fut: Future[Briefing], story: str, key: str) -> None:
+    def _finish_brief(self, fut: Future[tuple[Briefing, Usage]], story: str, key: str) -> None:
         res = self.result
         reserved = self.settle_brief.pop(story, 0.0)
         try:
-            briefing = fut.result()
+            briefing, spent = fut.result()
         except SummarizeError as exc:
             self.budget.settle(reserved, exc.usage or Usage())
             res.usage = res.usage.add(exc.usage or Usage())
@@ -319,29 +312,12 @@ class BatchRun:
             self.on_event("failed", f"briefing {story}", error)
             return
         res.briefings += 1
-        spent = _brief_only_usage(briefing)
         self.budget.settle(reserved, spent)
         res.usage = res.usage.add(spent)
         if not briefing.verified:
             res.partial += 1
         self.store.put_briefing(key, story, briefing)
         self.on_event("done", f"briefing {story}", {"verified": briefing.verified})
-
-
-def _brief_only_usage(briefing: Briefing) -> Usage:
-    """A briefing's provenance sums its sources' extraction usage too; count only the brief call here."""
-    total = briefing.provenance.usage
-    extracted = Usage()
-    for r in briefing.reports:
-        extracted = extracted.add(r.provenance.usage)
-    return Usage(
-        prompt_tokens=total.prompt_tokens - extracted.prompt_tokens,
-        completion_tokens=total.completion_tokens - extracted.completion_tokens,
-        total_tokens=total.total_tokens - extracted.total_tokens,
-        requests=total.requests - extracted.requests,
-        attempts=total.attempts - extracted.attempts,
-        cost_usd=None if total.cost_usd is None else total.cost_usd - (extracted.cost_usd or 0.0),
-    )
 
 
 def write_outputs(out: Path, store: Store, run: BatchRun, items: Sequence[BatchItem]) -> None:
@@ -372,8 +348,13 @@ def write_outputs(out: Path, store: Store, run: BatchRun, items: Sequence[BatchI
     atomic_write(out / "summary.json", json.dumps(run.result.summary(), indent=2) + "\n")
 
 
-def run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, on_event: Event | None = None) -> BatchResult:
-    """Collect, extract, brief, write. The LLM session (and its cassette) is opened here."""
+Collected = tuple[list[BatchItem], list[FailedItem]]
+
+
+def run_batch(
+    inputs: Sequence[str], settings: Settings, options: BatchOptions, *, on_event: Event | None = None, collected: Collected | None = None
+) -> BatchResult:
+    """Collect (unless the caller already did: ``collected``), extract, brief, write. The LLM session (and its cassette) is opened here."""
     # What exists now (modules, schemas, the SDK's types) outlives the run: keep the collector from
     # walking it again and again; a full collection over it stalls every worker for ~0.1 s. A caller
     # that froze objects itself (a fork server, say) keeps its own freeze: we leave it alone.
@@ -381,16 +362,16 @@ def run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, 
     if ours:
         gc.freeze()
     try:
-        return _run_batch(inputs, settings, options, on_event)
+        return _run_batch(inputs, settings, options, on_event, collected)
     finally:
         if ours:
             gc.unfreeze()
 
 
-def _run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, on_event: Event | None) -> BatchResult:
+def _run_batch(inputs: Sequence[str], settings: Settings, options: BatchOptions, on_event: Event | None, collected: Collected | None) -> BatchResult:
     from summarize.api import session  # api imports this module's siblings; import late to keep layering flat
 
-    items, read_failures = collect(inputs, group=options.group, max_bytes=settings.max_bytes)
+    items, read_failures = collected or collect(inputs, group=options.group, max_bytes=settings.max_bytes)
     for stale in [*options.out.glob(".*.tmp"), *options.out.glob("briefings/.*.tmp")]:
         stale.unlink(missing_ok=True)  # left by a run killed mid-write; the real files are intact
     store = Store(options.out / "store.sqlite")

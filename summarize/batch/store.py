@@ -17,15 +17,26 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from summarize.config import Settings
 from summarize.errors import InputError
 from summarize.llm.client import CallRecord
+from summarize.llm.prompts import load_prompt
 from summarize.models.base import SCHEMA_VERSION
 from summarize.models.briefing import Briefing
 from summarize.models.report import SourceReport
 
-SCHEMA = """
+if TYPE_CHECKING:
+    from summarize.batch.inputs import BatchItem
+
+# Named migrations, applied once each in order and recorded in the store's _migrations table
+# (the pattern of simonw/llm). Never edit one that has shipped: add the next. The first uses
+# IF NOT EXISTS because stores written before migrations existed already hold its tables.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "m001_initial",
+        """
 CREATE TABLE IF NOT EXISTS items (
     key TEXT PRIMARY KEY, story TEXT NOT NULL, source_id TEXT NOT NULL, item TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('done', 'failed')), verified INTEGER, report TEXT, error TEXT, updated_at TEXT NOT NULL
@@ -41,7 +52,22 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, command TEXT, summary TEXT);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""",
+    ),
+)
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations this store lacks, each in its own transaction; return their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    applied = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    ran = []
+    for name, sql in MIGRATIONS:
+        if name in applied:
+            continue
+        db.executescript(f"BEGIN;\n{sql}\nINSERT INTO _migrations (name, applied_at) VALUES ('{name}', '{_now()}');\nCOMMIT;")
+        ran.append(name)
+    return ran
 
 
 def work_key(*parts: str) -> str:
@@ -50,6 +76,26 @@ def work_key(*parts: str) -> str:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class WorkKeys:
+    """The store keys of a configuration's work: what must be redone when the prompt, model or settings change."""
+
+    def __init__(self, settings: Settings, language: str) -> None:
+        extract_prompt = load_prompt("extract", settings.prompts_dir)
+        brief_prompt = load_prompt("brief", settings.prompts_dir)
+        config = "\x1f".join(
+            (settings.model, settings.mode, str(settings.strict), str(settings.chunk_chars), str(settings.chunk_overlap), str(settings.max_reasks))
+        )
+        self._extract_key = "\x1f".join((extract_prompt.sha256, config))
+        self._brief_key = "\x1f".join((brief_prompt.sha256, config, language))
+
+    def key(self, item: BatchItem) -> str:
+        # the text and the header fields that shape the report (id, outlet, publication date...), not where the file lives
+        return work_key("extract", item.source.model_dump_json(exclude={"path"}), self._extract_key)
+
+    def brief_key(self, report_keys: Sequence[str]) -> str:
+        return work_key("brief", *sorted(report_keys), self._brief_key)
 
 
 class Store:
@@ -61,7 +107,7 @@ class Store:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            migrate(self._db)
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{path} is not a usable batch store ({exc}); move it away to start afresh", item=str(path)) from None
         self.run_id = ""

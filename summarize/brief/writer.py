@@ -16,9 +16,11 @@ from summarize.aliases import load_aliases
 from summarize.config import Settings
 from summarize.errors import InputError
 from summarize.extract.extractor import provenance
-from summarize.gate.gates import ClaimIndex, Lexicon, available_languages, build_index, load_lexicon, run_gates
-from summarize.llm.client import LLM, CallLabel, verifying
+from summarize.gate.gates import ClaimIndex, build_index, run_gates
+from summarize.gate.lexicon import Lexicon, available_languages, load_lexicon
+from summarize.llm.client import CallLabel, verifying
 from summarize.llm.prompts import load_prompt
+from summarize.llm.protocol import StructuredModel
 from summarize.models.briefing import BriefDraft, Briefing, Reconciled, RemovedSentence, Sentence, SourceSummary
 from summarize.models.report import CheckResult, PromptRef, SourceReport, Usage
 from summarize.reconcile.story import reconcile
@@ -125,7 +127,17 @@ def _summaries(reports: Sequence[SourceReport], cited: set[str]) -> list[SourceS
     ]
 
 
-def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings, options: BriefOptions | None = None, *, story: str = "briefing") -> Briefing:
+def brief_reports(
+    reports: Sequence[SourceReport], llm: StructuredModel, settings: Settings, options: BriefOptions | None = None, *, story: str = "briefing"
+) -> Briefing:
+    """One gated briefing from the reports; its provenance counts the extractions' usage and the brief call's."""
+    return brief_with_usage(reports, llm, settings, options, story=story)[0]
+
+
+def brief_with_usage(
+    reports: Sequence[SourceReport], llm: StructuredModel, settings: Settings, options: BriefOptions | None = None, *, story: str = "briefing"
+) -> tuple[Briefing, Usage]:
+    """The briefing, and the usage of the brief call alone (what a batch adds to its extractions' total)."""
     """One briefing from the source reports of one story."""
     options = options or BriefOptions()
     if not reports:
@@ -159,7 +171,7 @@ def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings,
     usage = usage.add(result.usage)
     prov = provenance(settings, [prompt], usage)
     prov = prov.model_copy(update={"prompts": [*sorted(prompt_refs.values(), key=lambda p: p.name), prompt.ref]})
-    return Briefing(
+    briefing = Briefing(
         headline=kept["headline"][0] if kept["headline"] else None,
         lead=kept["lead"],
         key_points=kept["key_points"],
@@ -172,3 +184,5 @@ def brief_reports(reports: Sequence[SourceReport], llm: LLM, settings: Settings,
         provenance=prov,
         reports=list(reports),
     )
+    return briefing, result.usage
+

@@ -16,7 +16,7 @@ from summarize.cli.progress import progress_lines
 from summarize.config import MODES, PROFILES, settings_for
 from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
 from summarize.fileio import atomic_write
-from summarize.gate.gates import load_lexicon
+from summarize.gate.lexicon import load_lexicon
 from summarize.models import schemas
 from summarize.models.report import ExtractionOutput
 from summarize.render import briefing_md as render_brief
@@ -266,7 +266,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes)
     progress = BatchProgress(len(items) + len(failures), quiet=args.quiet)
     try:
-        result = run_batch(args.inputs, settings, options, on_event=progress)
+        result = run_batch(args.inputs, settings, options, on_event=progress, collected=(items, failures))
     finally:
         progress.close()
     summary = result.summary()

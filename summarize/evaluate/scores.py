@@ -34,8 +34,9 @@ from textwrap import shorten
 
 from rapidfuzz import fuzz, utils
 
-from summarize.aliases import OWN_VOICE, Aliases
+from summarize.aliases import Aliases
 from summarize.brief.writer import BriefOptions, briefing_languages, format_claims, format_sources
+from summarize.claimants import claimant_name
 from summarize.evaluate.gold import (
     METRICS,
     GoldAmount,
@@ -43,7 +44,8 @@ from summarize.evaluate.gold import (
     GoldStory,
     StoryEval,
 )
-from summarize.gate.gates import NOT_A_COUNT, VAGUE_WORDS, Lexicon, build_index, load_lexicon, quoted_spans, run_gates
+from summarize.gate.gates import NOT_A_COUNT, VAGUE_WORDS, build_index, run_gates
+from summarize.gate.lexicon import Lexicon, load_lexicon, quoted_spans
 from summarize.ground.numbers import numbers_in
 from summarize.models.briefing import BriefDraft, Briefing, FigureComparison, FigureEntry, Reconciled, SentenceDraft
 from summarize.models.report import Claim, FigureClaim, SourceReport
@@ -74,7 +76,7 @@ def _party(party: str | None, aliases: Aliases) -> str:
 
 def claimant_of(item: FigureClaim | Claim, aliases: Aliases) -> str:
     # reconcile names an outlet's own voice after the outlet, and gold follows it
-    return f"{item.reported_by} (own reporting)" if item.attributed_to.strip().casefold() == OWN_VOICE else aliases.canonical(item.attributed_to)
+    return claimant_name(item.attributed_to, item.reported_by, aliases)
 
 
 def figure_key(f: FigureClaim, aliases: Aliases) -> FigureKey:

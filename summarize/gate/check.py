@@ -7,7 +7,8 @@ import hashlib
 
 from summarize.aliases import load_aliases
 from summarize.brief.writer import BriefOptions, briefing_languages
-from summarize.gate.gates import build_index, load_lexicon, run_gates
+from summarize.gate.gates import build_index, run_gates
+from summarize.gate.lexicon import load_lexicon
 from summarize.models.briefing import BriefDraft, Briefing, SentenceDraft, TimelineDraft
 from summarize.models.report import CheckResult
 from summarize.reconcile.story import reconcile

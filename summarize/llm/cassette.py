@@ -76,7 +76,7 @@ class _Serializer:
             resp_body = _json_or_raw(body.get("string"))
             resp["json" if not isinstance(resp_body, str) else "body"] = resp_body
             out.append({"request": req, "response": resp})
-        return yaml.safe_dump({"version": cassette_dict.get("version", 1), "interactions": out}, sort_keys=False, allow_unicode=True, width=100)
+        return str(yaml.safe_dump({"version": cassette_dict.get("version", 1), "interactions": out}, sort_keys=False, allow_unicode=True, width=100))
 
     @staticmethod
     def deserialize(text: str) -> dict[str, Any]:

@@ -17,6 +17,9 @@ the values of credential and account headers (authorization, api-key, cookies, o
 project): ``redact`` scrubs messages built here, and a log-record factory installed when this
 module is imported scrubs every record, whichever library logs it (``-vv`` turns on the SDK's
 and httpcore's debug logs, which print response headers).
+
+The Batch API path comes here too (``BatchClient``, ``BatchLine``), its answers through ``LLM``'s
+own gates (``check_completion``, ``usage_of``). SDK-free helpers live in ``wire`` and ``protocol``.
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 import instructor
@@ -44,19 +47,21 @@ from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from summarize.config import Settings
-from summarize.errors import (
-    CassetteError,
-    EndpointError,
-    ModelOutputError,
-    RefusalError,
-    TransportError,
-    TruncatedError,
-)
+from summarize.errors import CassetteError, EndpointError, ModelOutputError, RefusalError, TransportError, TruncatedError
+from summarize.llm import wire
+from summarize.llm.protocol import CallLabel as CallLabel
+from summarize.llm.protocol import Result as Result
+from summarize.llm.protocol import StructuredModel, priced, salvage
+from summarize.llm.protocol import verifying as verifying
 from summarize.llm.ratelimit import Limiter
 from summarize.llm.redact import redact, register_secret
-from summarize.llm.wire import RAW_JSON, BodyNotJSON, describe_body, first_line, json_body
-from summarize.models.base import LENIENT, VERIFY
+from summarize.llm.wire import RAW_JSON, BodyNotJSON, CallRecord, apply_strict, error_text, first_line, from_cassette, json_body, retry_after_seconds
 from summarize.models.report import Usage
+
+__all__ = [
+    "LLM", "BatchClient", "BatchLine", "CallLabel", "CallRecord", "Result", "answer_text", "apply_strict", "check_completion", "from_cassette",
+    "read_result_line", "request_body", "retry_after_seconds", "usage_of", "verifying",
+]
 
 if TYPE_CHECKING:
     from openai._legacy_response import LegacyAPIResponse
@@ -68,15 +73,15 @@ T = TypeVar("T", bound=BaseModel)
 _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON}
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
-# --- secrets out of messages and logs ---------------------------------------------------------
-
 
 def _memoise_async_validator_check() -> None:
     """instructor walks the whole response model looking for async validators several times per
     request (~5 ms of CPU for our schema, a third of a call's overhead in batch runs). Our models
     never change at run time, so remember the classes already checked. instructor imports the
     function inside its callers, so replacing the module attribute is enough; if a future release
-    moves it, nothing breaks, we only lose the speed-up."""
+    moves it, nothing breaks, we only lose the speed-up. A patch, not a hook: instructor's hooks
+    (completion:kwargs/response/error, parse:error) fire around the HTTP call and the parse, but
+    this check runs in ``patch`` before any of them, and no hook can skip it."""
     module: Any = importlib.import_module("instructor.v2.validation.async_validators")
     patch_module: Any = importlib.import_module("instructor.v2.core.patch")  # imports the function by name
     original = getattr(module, "reject_async_validators", None)
@@ -112,93 +117,12 @@ def _wrapped(model: type[T]) -> type[T]:
     return instructor.openai_schema(model)
 
 
-def apply_strict(kwargs: dict[str, Any], strict: bool) -> None:
-    """instructor does not set the strict flag itself: ask for strict structured outputs where the profile supports them."""
-    if not strict:
-        return
-    for tool in kwargs.get("tools") or []:
-        tool["function"]["strict"] = True
-    fmt = kwargs.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        fmt["json_schema"]["strict"] = True
-
-
-@dataclass(frozen=True)
-class CallLabel:
-    """What a call is for, for the run log."""
-
-    stage: str
-    item: str
-    prompt: str = ""
-    prompt_sha: str = ""
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One HTTP request to the model endpoint, as the run log keeps it."""
-
-    time: str
-    stage: str
-    item: str
-    prompt: str
-    prompt_sha: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    latency_ms: float
-    outcome: str  # ok, http_429, http_500, APIConnectionError, ...
-    status: int | None
-
-
-@dataclass
-class Result(Generic[T]):
-    value: T
-    usage: Usage
-    reasks: int
-    salvaged: bool  # True when the re-ask budget ran out and failing items were dropped
-    last_error: str | None
-
-
-@contextmanager
-def verifying(check: Callable[[Any], list[str]]) -> Iterator[None]:
-    token = VERIFY.set(check)
-    try:
-        yield
-    finally:
-        VERIFY.reset(token)
-
-
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, (json.JSONDecodeError, BodyNotJSON)):  # a proxy's garbled 200 or its HTML page: worth another try
         return True
     if isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError)):
         return not from_cassette(exc)
     return isinstance(exc, openai.APIStatusError) and exc.status_code in _RETRY_STATUS
-
-
-def from_cassette(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if type(seen).__name__ == "CannotOverwriteExistingCassetteException":
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """Seconds the server asked us to wait (Retry-After or retry-after-ms), if it said."""
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    headers = response.headers
-    try:
-        if "retry-after-ms" in headers:
-            return float(headers["retry-after-ms"]) / 1000
-        if "retry-after" in headers:
-            return float(headers["retry-after"])
-    except ValueError:
-        return None  # an HTTP date; fall back to backoff
-    return None
 
 
 class LLM:
@@ -220,13 +144,9 @@ class LLM:
         self.limiter = limiter
         self._observer = observer
         self._completion_estimate = 1000.0  # running mean of completion tokens, for pacing
-        self._client = openai.OpenAI(
-            api_key=settings.api_key or "no-key-needed",
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            max_retries=0,
-            http_client=http_client or openai.DefaultHttpxClient(verify=_tls_context()),
-        )
+        http_client = http_client or openai.DefaultHttpxClient(verify=wire.tls_context())
+        key = settings.api_key or "no-key-needed"
+        self._client = openai.OpenAI(api_key=key, base_url=settings.base_url, timeout=settings.timeout, max_retries=0, http_client=http_client)
         self._mode = _MODES[settings.mode]
 
     # -- transport -------------------------------------------------------------------------
@@ -238,7 +158,7 @@ class LLM:
         asked = retry_after_seconds(exc) if exc else None
         if asked is not None:
             return min(max(asked, 0.0), self.settings.max_retry_wait)
-        backoff = min(self.settings.backoff_base * 2 ** (state.attempt_number - 1), 20.0)
+        backoff: float = min(self.settings.backoff_base * 2 ** (state.attempt_number - 1), 20.0)
         return backoff * (0.5 + random.random() / 2)
 
     def _attempt(self, kwargs: dict[str, Any], label: CallLabel | None) -> ChatCompletion:
@@ -283,21 +203,10 @@ class LLM:
             raise
         finally:
             if self._observer is not None and label is not None:
-                self._observer(
-                    CallRecord(
-                        time=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                        stage=label.stage,
-                        item=label.item,
-                        prompt=label.prompt,
-                        prompt_sha=label.prompt_sha,
-                        model=self.settings.model,
-                        prompt_tokens=prompt_tokens,
-                        completion_tokens=completion_tokens,
-                        latency_ms=round((time.perf_counter() - started) * 1000, 1),
-                        outcome=outcome,
-                        status=status,
-                    )
-                )
+                now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+                latency = round((time.perf_counter() - started) * 1000, 1)
+                tokens = (prompt_tokens, completion_tokens)
+                self._observer(CallRecord(now, label.stage, label.item, label.prompt, label.prompt_sha, self.settings.model, *tokens, latency, outcome, status))
 
     def _send(self, usage: Usage, kwargs: dict[str, Any], label: CallLabel | None = None) -> ChatCompletion:
         retrying = Retrying(
@@ -307,9 +216,7 @@ class LLM:
             sleep=self._sleep,
             reraise=True,
             before_sleep=lambda s: log.warning(
-                "transport error (%s); retry %d in %.1fs",
-                type(s.outcome.exception()).__name__ if s.outcome else "?",
-                s.attempt_number,
+                "transport error (%s); retry %d in %.1fs", type(s.outcome.exception()).__name__ if s.outcome else "?", s.attempt_number,
                 s.next_action.sleep if s.next_action else 0,
             ),
         )
@@ -319,15 +226,13 @@ class LLM:
                     usage.requests += 1
                     return self._attempt(kwargs, label)
         except openai.APIStatusError as exc:
-            raise TransportError(redact(f"HTTP {exc.status_code} from the endpoint after {usage.requests} request(s): {_short(exc)}")) from exc
+            raise TransportError(redact(f"HTTP {exc.status_code} from the endpoint after {usage.requests} request(s): {error_text(exc)}")) from exc
         except (json.JSONDecodeError, BodyNotJSON) as exc:
             raise TransportError(redact(f"the endpoint answered with a body that is not JSON after {usage.requests} request(s): {exc}")) from exc
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             if from_cassette(exc):
-                raise CassetteError(
-                    f"the cassette {self.settings.replay} has no recorded answer for this request "
-                    "(the prompt, schema, model, mode or input differ from the recording)"
-                ) from exc
+                why = "(the prompt, schema, model, mode or input differ from the recording)"
+                raise CassetteError(f"the cassette {self.settings.replay} has no recorded answer for this request {why}") from exc
             raise TransportError(redact(f"{type(exc).__name__} after {usage.requests} request(s): {exc}")) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -337,21 +242,11 @@ class LLM:
             response = self._send(usage, kwargs, label)
             if not isinstance(response, ChatCompletion):
                 raise ModelOutputError(f"the endpoint answered with something that is not a chat completion: {str(response)[:200]!r}")
+            got = usage_of(response)
             usage.attempts += 1
-            if response.usage is not None:
-                usage.prompt_tokens += response.usage.prompt_tokens or 0
-                usage.completion_tokens += response.usage.completion_tokens or 0
-                usage.total_tokens += response.usage.total_tokens or 0
-            if not response.choices:
-                raise ModelOutputError("the endpoint answered with no choices")
-            choice = response.choices[0]
-            if getattr(choice.message, "refusal", None):
-                raise RefusalError(redact(f"the model refused: {choice.message.refusal}"))
-            if choice.finish_reason == "length":
-                raise TruncatedError(
-                    f"the answer was cut off at the token limit after {response.usage.completion_tokens if response.usage else '?'} tokens; "
-                    "use a model with a larger output limit or lower --chunk-chars"
-                )
+            usage.prompt_tokens, usage.completion_tokens = usage.prompt_tokens + got.prompt_tokens, usage.completion_tokens + got.completion_tokens
+            usage.total_tokens += got.total_tokens
+            check_completion(response, self.settings.mode)  # instructor parses the answer itself
             return response
 
         return create
@@ -376,15 +271,10 @@ class LLM:
             last = exc.failed_attempts[-1].completion if exc.failed_attempts else None
             if last is None:
                 raise self._spent(ModelOutputError(redact(f"no usable answer after {usage.attempts} attempt(s): {exc}")), usage) from exc
-            raw = answer_text(last, self.settings.mode)
-            token = LENIENT.set(True)
             try:
-                value = response_model.model_validate_json(raw)
-            except (ValidationError, ValueError) as final:
-                failure = ModelOutputError(redact(f"the answer did not fit the schema after {usage.attempts} attempt(s): {first_line(final)}"))
+                value = salvage(response_model, answer_text(last, self.settings.mode), usage.attempts)
+            except ModelOutputError as failure:
                 raise self._spent(failure, usage) from None
-            finally:
-                LENIENT.reset(token)
             return Result(value, self._priced(usage), max(usage.attempts - 1, 0), True, first_line(cause or exc))
 
     def _spent(self, error: EndpointError, usage: Usage) -> EndpointError:
@@ -394,21 +284,33 @@ class LLM:
         return error
 
     def _priced(self, usage: Usage) -> Usage:
-        s = self.settings
-        if s.price_input is None or s.price_output is None:
-            return usage
-        usage.cost_usd = round(usage.prompt_tokens * s.price_input / 1e6 + usage.completion_tokens * s.price_output / 1e6, 6)
-        return usage
+        return priced(usage, self.settings)
 
     def close(self) -> None:
         self._client.close()
 
 
-@cache
-def _tls_context() -> Any:
-    """httpx's default verifying TLS context (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), built once:
-    loading the CA bundle takes ~30 ms, which every session in a process would otherwise repeat."""
-    return httpx.create_ssl_context()
+_: type[StructuredModel] = LLM
+
+
+def check_completion(completion: ChatCompletion, mode: str) -> str:
+    """The gates every answer passes before it is parsed, synchronous or from a batch: no choices, a refusal
+    or a truncated answer raises its own error (never re-asked). Returns the answer's text."""
+    if not completion.choices:
+        raise ModelOutputError("the endpoint answered with no choices")
+    choice = completion.choices[0]
+    if getattr(choice.message, "refusal", None):
+        raise RefusalError(redact(f"the model refused: {choice.message.refusal}"))
+    if choice.finish_reason == "length":
+        spent = completion.usage.completion_tokens if completion.usage else "?"
+        raise TruncatedError(f"the answer was cut off at the token limit after {spent} tokens; use a model with a larger output limit or lower --chunk-chars")
+    return answer_text(completion, mode)
+
+
+def usage_of(completion: ChatCompletion) -> Usage:
+    """The tokens one answer reports (none when it reports no usage); requests and attempts are the caller's to count."""
+    u = completion.usage
+    return Usage(prompt_tokens=u.prompt_tokens or 0, completion_tokens=u.completion_tokens or 0, total_tokens=u.total_tokens or 0) if u else Usage()
 
 
 def answer_text(completion: ChatCompletion, mode: str) -> str:
@@ -419,43 +321,20 @@ def answer_text(completion: ChatCompletion, mode: str) -> str:
     return message.content or ""
 
 
-def _short(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, str):
-        return describe_body(body)
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and "message" in err:
-            return str(err["message"])[:300]
-    try:
-        return json.dumps(body)[:300] if body is not None else exc.message[:300]
-    except TypeError:
-        return str(body)[:300]
-
-
 # --- what the Batch API path needs from the SDKs (kept here: the only module that imports them) ---
-
-
-class _Captured(BaseException):
-    """Carries the request instructor built. A BaseException, so instructor's retry loop (which
-    catches Exception) lets it straight through instead of logging and wrapping it."""
-
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        super().__init__("request captured")
-        self.kwargs = kwargs
 
 
 def request_body(response_model: type[BaseModel], messages: list[dict[str, str]], settings: Settings) -> dict[str, Any]:
     """The chat-completions body ``LLM.structured`` would send: built by instructor, strict flags as in ``_create``."""
 
     def capture(**kwargs: Any) -> Any:
-        raise _Captured(kwargs)
+        raise wire.Captured(kwargs)
 
     try:
         instructor.patch(create=capture, mode=_MODES[settings.mode])(
             response_model=_wrapped(response_model), messages=messages, model=settings.model, max_retries=settings.max_reasks
         )
-    except _Captured as got:
+    except wire.Captured as got:
         body: dict[str, Any] = copy.deepcopy(got.kwargs)
     else:
         raise AssertionError("instructor returned without building a request")
@@ -463,20 +342,79 @@ def request_body(response_model: type[BaseModel], messages: list[dict[str, str]]
     return body
 
 
-def sdk_client(settings: Settings) -> openai.OpenAI:
-    """A plain SDK client for the files and batches endpoints."""
-    settings.require_endpoint()
-    retries = 0 if settings.replay else settings.transport_retries  # a replay fails at once on a request it lacks
-    return openai.OpenAI(api_key=settings.api_key or "no-key-needed", base_url=settings.base_url, timeout=settings.timeout, max_retries=retries)
+class BatchClient:
+    """The files and batches endpoints for the Batch API path: answers as JSON dicts (``model_dump``), errors ours, as from ``LLM``."""
+
+    def __init__(self, settings: Settings) -> None:
+        settings.require_endpoint()
+        self.settings = settings
+        retries = 0 if settings.replay else settings.transport_retries  # a replay fails at once on a request it lacks
+        key = settings.api_key or "no-key-needed"
+        self._client = openai.OpenAI(api_key=key, base_url=settings.base_url, timeout=settings.timeout, max_retries=retries)
+
+    def upload_requests(self, data: bytes, *, filename: str, boundary: str) -> str:
+        """Upload a JSONL request file; returns its id. A fixed multipart ``boundary`` (the SDK's is random) lets a recording replay."""
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        upload = (filename, data, "application/octet-stream")
+        file = self._call("uploading the requests", lambda: self._client.files.create(file=upload, purpose="batch", extra_headers=headers))
+        return str(file.id)
+
+    def create_batch(self, input_file_id: str, *, endpoint: str, metadata: dict[str, str], window: str = "24h") -> dict[str, Any]:
+        create = self._client.batches.create
+        batch = self._call("creating the batch", lambda: create(input_file_id=input_file_id, endpoint=endpoint, completion_window=window, metadata=metadata))  # type: ignore[arg-type]
+        return cast(dict[str, Any], batch.model_dump(mode="json"))
+
+    def retrieve(self, batch_id: str) -> dict[str, Any]:
+        batch = self._call(f"retrieving batch {batch_id}", lambda: self._client.batches.retrieve(batch_id))
+        return cast(dict[str, Any], batch.model_dump(mode="json"))
+
+    def download(self, file_id: str) -> str:
+        return str(self._call(f"downloading {file_id}", lambda: self._client.files.content(file_id)).text)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, what: str, call: Callable[[], Any]) -> Any:
+        """Run an SDK call, turning its errors into ours."""
+        try:
+            return call()
+        except openai.APIStatusError as exc:
+            raise TransportError(redact(f"{what}: HTTP {exc.status_code} from the endpoint: {error_text(exc)}")) from exc
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            if from_cassette(exc):
+                raise CassetteError(f"the cassette {self.settings.replay} has no recorded answer for {what}") from exc
+            raise TransportError(redact(f"{what}: {type(exc).__name__}: {exc}")) from exc
 
 
-def api_call(settings: Settings, what: str, call: Callable[[], Any]) -> Any:
-    """Run an SDK call, turning its errors into ours."""
-    try:
-        return call()
-    except openai.APIStatusError as exc:
-        raise TransportError(redact(f"{what}: HTTP {exc.status_code} from the endpoint: {_short(exc)}")) from exc
-    except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-        if from_cassette(exc):
-            raise CassetteError(f"the cassette {settings.replay} has no recorded answer for {what}") from exc
-        raise TransportError(redact(f"{what}: {type(exc).__name__}: {exc}")) from exc
+@dataclass(frozen=True)
+class BatchLine:
+    """One line of a batch's results (OpenAI's and vLLM's shapes): the answer it carries, or why there is none."""
+
+    completion: ChatCompletion | None = None
+    problem: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.completion is not None
+
+    def usage(self) -> Usage:
+        """The answer's tokens, as one request and one attempt; nothing when there is no answer."""
+        return usage_of(self.completion).model_copy(update={"requests": 1, "attempts": 1}) if self.completion is not None else Usage()
+
+    def text(self, mode: str) -> str:
+        """The answer's text once it has passed ``check_completion``'s gates."""
+        if self.completion is None:
+            raise ModelOutputError(self.problem)
+        return check_completion(self.completion, mode)
+
+
+def read_result_line(line: dict[str, Any]) -> BatchLine:
+    """The chat completion a result line carries, or why there is none."""
+    response = line.get("response") or {}
+    status, body = response.get("status_code"), response.get("body")
+    if status == 200 and isinstance(body, dict):
+        try:
+            return BatchLine(ChatCompletion.model_validate(body))
+        except ValidationError as exc:
+            return BatchLine(problem=f"the batch answer is not a chat completion: {str(exc).splitlines()[0]}")
+    return BatchLine(problem=wire.batch_failure(status, body, line.get("error")))

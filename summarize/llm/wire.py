@@ -1,12 +1,16 @@
-"""The bytes on the wire: request bodies serialised once, answers that are not JSON described in one line."""
+"""The bytes on the wire: request bodies serialised once, answers that are not JSON described in one line,
+what a server asked us to wait, and the run log's record of one request. SDK-free."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import httpx
 from pydantic import BaseModel
 
 
@@ -53,3 +57,98 @@ def describe_body(body: str) -> str:
         return f"an HTML page{named} (a proxy, gateway or login page answered instead of the API)"
     flat = " ".join(body.split())
     return repr(flat[:200]) if flat else "an empty body"
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP request to the model endpoint, as the run log keeps it."""
+
+    time: str
+    stage: str
+    item: str
+    prompt: str
+    prompt_sha: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    outcome: str  # ok, http_429, http_500, APIConnectionError, ...
+    status: int | None
+
+
+def from_cassette(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is vcrpy refusing a request its cassette lacks."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ == "CannotOverwriteExistingCassetteException":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (Retry-After or retry-after-ms), if it said."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    headers = response.headers
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        if "retry-after" in headers:
+            return float(headers["retry-after"])
+    except ValueError:
+        return None  # an HTTP date; fall back to backoff
+    return None
+
+
+def apply_strict(kwargs: dict[str, Any], strict: bool) -> None:
+    """instructor does not set the strict flag itself: ask for strict structured outputs where the profile supports them."""
+    if not strict:
+        return
+    for tool in kwargs.get("tools") or []:
+        tool["function"]["strict"] = True
+    fmt = kwargs.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        fmt["json_schema"]["strict"] = True
+
+
+class Captured(BaseException):
+    """Carries the request instructor built. A BaseException, so instructor's retry loop (which
+    catches Exception) lets it straight through instead of logging and wrapping it."""
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        super().__init__("request captured")
+        self.kwargs = kwargs
+
+
+def error_text(exc: Any) -> str:
+    """An SDK status error's message in a few words: the API's error message, or the body described."""
+    body = exc.body
+    if isinstance(body, str):
+        return describe_body(body)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and "message" in err:
+            return str(err["message"])[:300]
+    try:
+        return json.dumps(body)[:300] if body is not None else exc.message[:300]
+    except TypeError:
+        return str(body)[:300]
+
+
+@cache
+def tls_context() -> Any:
+    """httpx's default verifying TLS context (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), built once:
+    loading the CA bundle takes ~30 ms, which every session in a process would otherwise repeat."""
+    return httpx.create_ssl_context()
+
+
+def batch_failure(status: int | None, body: Any, error: Any) -> str:
+    """Why a Batch API result line carries no answer, from OpenAI's or vLLM's error shapes."""
+    err = error or (body.get("error") if isinstance(body, dict) else None)
+    if isinstance(err, dict) and isinstance(err.get("error"), dict):  # vLLM nests an ErrorResponse
+        err = err["error"]
+    message, code = (err.get("message"), err.get("code")) if isinstance(err, dict) else (err, None)
+    said = f": {message}" if message else ""
+    return f"the batch request failed ({f'HTTP {status}' if status else 'error'}{f', {code}' if code else ''}){said}"

@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from summarize.aliases import OWN_VOICE, Aliases, load_aliases
+from summarize.aliases import Aliases, load_aliases, norm_name
+from summarize.claimants import claimant_name, party_sources_only
 from summarize.models.report import Actor, EventRecord, FigureClaim, Source, SourceReport
-from summarize.reconcile.story import PARTY_OUTLETS, WORDS
+from summarize.reconcile.common import WORDS
 
 ACLED_COLUMNS = (
     "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type", "sub_event_type",
@@ -110,7 +111,6 @@ COUNTRIES = {
 INTER_ORDER = ("State forces", "Rebel group", "Political militia", "Identity militia", "Rioters", "Protesters", "Civilians", "External/Other forces")
 TIME_PRECISION = {"day": "1", "2-6_days": "2", "week": "2", "month": "3"}
 UCDP_DATE_PRECISION = {"day": "1", "2-6_days": "2", "week": "3", "month": "4", "year": "5"}
-_APOSTROPHES = str.maketrans("", "", "'’ʼ‘`´")
 
 
 @dataclass(frozen=True)
@@ -139,22 +139,17 @@ class _Story:
         for r in self.reports:
             for a in r.actors:
                 for name in (a.name, *a.aliases):
-                    self.actors.setdefault((a.source_id, _key(name)), a)
+                    self.actors.setdefault((a.source_id, norm_name(name)), a)
 
     def claimant(self, f: FigureClaim) -> str:
-        # "the outlet" is a different speaker in every article, so it is named after its outlet
-        return f"{f.reported_by} (own reporting)" if f.attributed_to.strip().casefold() == OWN_VOICE else self.aliases.canonical(f.attributed_to)
+        return claimant_name(f.attributed_to, f.reported_by, self.aliases)
 
     def actor(self, source_ids: Iterable[str], written: str) -> _Named:
-        found = next((a for sid in source_ids if (a := self.actors.get((sid, _key(written)))) is not None), None)
+        found = next((a for sid in source_ids if (a := self.actors.get((sid, norm_name(written)))) is not None), None)
         names = [found.canonical_name, found.name, *found.aliases] if found else [written]
         canonical = next((c for n in names if (c := self.aliases.lookup(n))), None)
         kind = found.actor_type if found and found.actor_type != "Unknown" else ""
         return _Named(canonical or (found.canonical_name if found else written.strip()), kind)
-
-
-def _key(name: str) -> str:
-    return " ".join(name.translate(_APOSTROPHES).casefold().split())
 
 
 def _natural(ident: str) -> list[int | str]:
@@ -197,7 +192,7 @@ def _row(story: _Story, report: SourceReport, event: EventRecord, own: list[str]
     else:
         row["fatalities"] = "0"
     sources = [story.sources[s] for s in event.source_ids if s in story.sources]
-    party_only = all(c.claimant in story.aliases.party_sources for c in candidates) or {s.outlet_type for s in sources} <= PARTY_OUTLETS
+    party_only = party_sources_only((c.claimant for c in candidates), (s.outlet_type for s in sources), story.aliases)
     flags = {"aggregate-report": event.granularity == "aggregate", "contested-toll": len({c.low for c in candidates}) > 1}
     flags |= {"party-source-only": bool(candidates) and party_only, event.status: event.status != "occurred"}
     tags += [tag for tag, applies in flags.items() if applies]
