@@ -38,6 +38,14 @@ PROFILES: dict[str, Profile] = {
         Profile("ollama", "json_schema", False, False, "Ollama turns response_format json_schema into a grammar; strict is ignored, no key needed."),
         Profile("vllm", "json_schema", False, False, "Guided decoding enforces the schema; the strict flag is ignored."),
         Profile("llamacpp", "json_schema", False, False, "llama.cpp server converts the schema to a GBNF grammar."),
+        Profile(
+            "llamacpp-python",
+            "tools",
+            False,
+            False,
+            "llama-cpp-python's server (python -m llama_cpp.server, default port 8000) rejects response_format json_schema with HTTP 500; "
+            "a forced tool call is grammar-constrained. Its finish_reason is always tool_calls, so a cut-off answer shows as invalid JSON.",
+        ),
         Profile("lmstudio", "json_schema", False, False, "LM Studio enforces json_schema response formats."),
         Profile("openrouter", "tools", False, True, "Provider support for json_schema varies by model; forced tool calls are the safer default."),
         Profile("generic", "tools", False, False, "Unknown OpenAI-compatible server: forced tool calls, no strict flag."),

@@ -70,6 +70,12 @@ class TransportError(EndpointError):
     kind = "transport"
 
 
+class ContextLengthError(EndpointError):
+    """The request does not fit the model's context window: sending it again cannot succeed."""
+
+    kind = "context_length"
+
+
 class TruncatedError(EndpointError):
     kind = "truncated"
 

@@ -107,6 +107,33 @@ FAULTS: list[Fault] = [
         "the model refused: I can't help with that.",
     ),
     Fault(
+        "context length exceeded (400)",
+        (
+            Reply.status(
+                400,
+                "This model's maximum context length is 8192 tokens. However, you requested 10846 tokens (10830 in the messages, 16 in the completion).",
+                err_type="invalid_request_error",
+                code_str="context_length_exceeded",
+            ),
+        ),
+        "fails at once with its own error naming --chunk-chars; never retried or re-asked",
+        1,
+        0,
+        "none (no answer)",
+        "context_length",
+        "longer than the model's context window, so it was sent once and not retried",
+    ),
+    Fault(
+        "context length in words only (llama.cpp, vLLM)",
+        (Reply.status(400, "the request exceeds the available context size (8192 tokens)", err_type="invalid_request_error"),),
+        "the same: recognised by its wording when the server sends no code",
+        1,
+        0,
+        "none (no answer)",
+        "context_length",
+        "lower --chunk-chars (now 12000)",
+    ),
+    Fault(
         "empty choices",
         (Reply.empty_choices(),),
         "fails at once, never re-asked",

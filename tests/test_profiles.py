@@ -30,6 +30,7 @@ EXPECTED: dict[str, tuple[str, bool]] = {
     "ollama": ("json_schema", False),
     "vllm": ("json_schema", False),
     "llamacpp": ("json_schema", False),
+    "llamacpp-python": ("tools", False),
     "lmstudio": ("json_schema", False),
     "openrouter": ("tools", False),
     "generic": ("tools", False),
@@ -208,7 +209,7 @@ def test_mode_flag_overrides_the_profile(monkeypatch: pytest.MonkeyPatch) -> Non
     assert body is not None and body["tools"][0]["function"]["name"] == "ExtractionDraft" and "response_format" not in body
 
 
-@pytest.mark.parametrize("profile", ["ollama", "vllm", "llamacpp", "lmstudio", "generic"])
+@pytest.mark.parametrize("profile", ["ollama", "vllm", "llamacpp", "llamacpp-python", "lmstudio", "generic"])
 def test_local_servers_need_no_key(profile: str) -> None:
     with ScriptedServer(copying) as server:
         settings = load_settings({"base_url": server.url, "profile": profile}, env={})

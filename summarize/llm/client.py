@@ -47,7 +47,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from summarize.config import Settings
-from summarize.errors import CassetteError, EndpointError, ModelOutputError, RefusalError, TransportError, TruncatedError
+from summarize.errors import CassetteError, ContextLengthError, EndpointError, ModelOutputError, RefusalError, TransportError, TruncatedError
 from summarize.llm import wire
 from summarize.llm.protocol import CallLabel as CallLabel
 from summarize.llm.protocol import Result as Result
@@ -226,6 +226,8 @@ class LLM:
                     usage.requests += 1
                     return self._attempt(kwargs, label)
         except openai.APIStatusError as exc:
+            if wire.context_overflow(exc.status_code, exc.code, error_text(exc)):
+                raise ContextLengthError(redact(wire.context_overflow_message(error_text(exc), self.settings.chunk_chars))) from exc
             raise TransportError(redact(f"HTTP {exc.status_code} from the endpoint after {usage.requests} request(s): {error_text(exc)}")) from exc
         except (json.JSONDecodeError, BodyNotJSON) as exc:
             raise TransportError(redact(f"the endpoint answered with a body that is not JSON after {usage.requests} request(s): {exc}")) from exc

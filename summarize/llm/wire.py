@@ -152,3 +152,22 @@ def batch_failure(status: int | None, body: Any, error: Any) -> str:
     message, code = (err.get("message"), err.get("code")) if isinstance(err, dict) else (err, None)
     said = f": {message}" if message else ""
     return f"the batch request failed ({f'HTTP {status}' if status else 'error'}{f', {code}' if code else ''}){said}"
+
+
+_CONTEXT_WORDS = ("context length", "context window", "context size", "context_length", "maximum context", "too many tokens")
+
+
+def context_overflow(status: int, code: object, message: str) -> bool:
+    """A 400 that says the prompt is longer than the model's context window (OpenAI's code, llama.cpp's,
+    vLLM's and Ollama's wording): the same request can never succeed, so it is neither retried nor re-asked."""
+    if status not in (400, 413):
+        return False
+    return code == "context_length_exceeded" or any(w in message.lower() for w in _CONTEXT_WORDS)
+
+
+def context_overflow_message(endpoint_says: str, settings_chunk_chars: int) -> str:
+    return (
+        f"the request is longer than the model's context window, so it was sent once and not retried "
+        f"(the endpoint says: {endpoint_says}); lower --chunk-chars (now {settings_chunk_chars}) so each request fits, "
+        "or use a model with a larger context"
+    )
