@@ -8,7 +8,9 @@ Cassette rules:
 * headers are kept by allow-list in both directions: credentials, cookies, organisation and
   project headers never reach the file; the configured key is also scrubbed from bodies;
 * JSON bodies are stored parsed and indented, so a cassette reads like the exchange it holds;
-* an interaction is played at most once, and replay reports interactions left unplayed.
+* an interaction is played at most once, and replay reports interactions left unplayed;
+* a cassette with YAML anchors or aliases is refused unread: a few hundred bytes of nested aliases
+  (a "billion laughs" document) would otherwise expand into gigabytes of request bodies.
 """
 
 from __future__ import annotations
@@ -61,6 +63,28 @@ def _match_body(r1: Request, r2: Request) -> None:
         raise AssertionError("request bodies differ")
 
 
+ALIAS_REFUSAL = "YAML anchors and aliases are not allowed in a cassette (refused unexpanded)"
+
+
+class AliasRefused(yaml.YAMLError):  # type: ignore[misc]  # PyYAML ships no type stubs
+    """A cassette uses a YAML anchor or alias; the message is one line."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """SafeLoader that refuses anchors and aliases as it composes, before any node is expanded."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise AliasRefused(f"{ALIAS_REFUSAL}: line {event.start_mark.line + 1}")
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse cassette YAML, refusing anchors and aliases (``AliasRefused``)."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: no arbitrary objects
+
+
 class _Serializer:
     """YAML with JSON bodies stored as data (``json:``) rather than as escaped strings."""
 
@@ -80,7 +104,7 @@ class _Serializer:
 
     @staticmethod
     def deserialize(text: str) -> dict[str, Any]:
-        data = yaml.safe_load(text) or {}
+        data = load_yaml(text) or {}
         if not isinstance(data, dict) or not isinstance(data.get("interactions", []), list):
             raise TypeError("expected a mapping with a list of interactions")
         interactions = []
@@ -157,6 +181,8 @@ def cassette(*, record: Path | None = None, replay: Path | None = None, secrets:
     try:
         with recorder.use_cassette(str(path), record_mode="all" if record else "none", allow_playback_repeats=False) as cas:
             yield cas
+    except AliasRefused as exc:
+        raise CassetteError(f"{path}: {exc}") from None
     except (yaml.YAMLError, KeyError, TypeError) as exc:
         raise CassetteError(f"{path}: not a readable cassette ({exc})") from None
 
@@ -168,7 +194,9 @@ def recorded_call_settings(path: Path) -> dict[str, object]:
         raise CassetteError(f"cassette not found: {path}")
     try:
         data = _Serializer.deserialize(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except AliasRefused as exc:
+        raise CassetteError(f"{path}: {exc}") from None
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise CassetteError(f"{path}: not a readable cassette ({exc})") from None
     for interaction in data["interactions"]:
         body = _json_or_raw(interaction["request"].get("body"))

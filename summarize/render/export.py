@@ -30,7 +30,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import TextIO
 
 from summarize.aliases import Aliases, load_aliases, norm_name
 from summarize.claimants import claimant_name, party_sources_only
+from summarize.fileio import atomic_write
 from summarize.models.report import Actor, EventRecord, FigureClaim, Source, SourceReport
 from summarize.reconcile.common import WORDS
 
@@ -369,14 +369,26 @@ def figure_claims_jsonl(reports: Sequence[SourceReport], aliases: Aliases | None
 # --- writing and the command ------------------------------------------------------------
 
 
+# OWASP CSV injection: a spreadsheet runs a cell starting with one of these as a formula
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise(cell: str) -> str:
+    """Prefix ``'`` to a cell a spreadsheet would read as a formula (OWASP); numbers such as "-1.5" stay numeric."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell) else cell
+
+
 def write_csv(rows: Sequence[Mapping[str, str]], target: str | os.PathLike[str] | TextIO) -> None:
-    """Write rows under ``CSV_COLUMNS`` (UTF-8, minimal quoting, "\\n" line ends); a path is written atomically."""
+    """Write rows under ``CSV_COLUMNS`` (UTF-8, minimal quoting, "\\n" line ends); a path is written atomically.
+
+    Every cell is neutralised against formula injection here, once, so no column is missed."""
     if isinstance(target, str | os.PathLike):
         write_atomic(Path(target), csv_text(rows))
         return
     writer = csv.DictWriter(target, fieldnames=CSV_COLUMNS, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows)
 
 
 def csv_text(rows: Sequence[Mapping[str, str]]) -> str:
@@ -386,13 +398,5 @@ def csv_text(rows: Sequence[Mapping[str, str]]) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write beside the target, then rename, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write beside the target, then rename (``fileio.atomic_write``: same permissions as every other output)."""
+    atomic_write(path, text)
