@@ -22,6 +22,7 @@ from summarize.models.report import ExtractionOutput
 from summarize.render import briefing_md as render_brief
 from summarize.render import html as render_html
 from summarize.render import reports as render
+from summarize.render.escape import printable
 
 EXIT_CODES = """exit codes:
   0  success: every item extracted and every check passed
@@ -231,7 +232,7 @@ def _cmd_brief(args: argparse.Namespace) -> int:
             )
     for item in out.failed:
         if item.stage == "brief":
-            sys.stderr.write(f"✗ briefing failed ({item.error}): {item.message}\n")
+            sys.stderr.write(f"✗ briefing failed ({item.error}): {printable(item.message)}\n")
     if briefing is None and not out.reports:
         sys.stderr.write("summarize: nothing to brief: no article could be read or extracted\n")
     return api.briefing_exit_code(briefing, out)
@@ -240,7 +241,7 @@ def _cmd_brief(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     checks = api.check_briefing(api.load_briefing(Path(args.briefing)), _options(args))
     for c in checks:
-        sys.stdout.write(f"{'✓' if c.passed else '✗'} {c.name}: {c.detail}\n" + "".join(f"    - {f}\n" for f in c.failures))
+        sys.stdout.write(f"{'✓' if c.passed else '✗'} {c.name}: {printable(c.detail)}\n" + "".join(f"    - {printable(f)}\n" for f in c.failures))
     return EXIT_OK if all(c.passed for c in checks) else EXIT_PARTIAL
 
 
@@ -274,7 +275,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         f"batch: {summary['items']} items: {summary['extracted']} extracted, {summary['cached']} cached, {summary['failed']} failed"
         f"{', ' + str(summary['skipped_budget']) + ' skipped (budget)' if summary['skipped_budget'] else ''}; "
         f"{summary['briefings']} briefings ({summary['briefings_cached']} cached, {summary['briefings_failed']} failed); "
-        f"{summary['model_calls']} model calls, {summary['usage']['total_tokens']:,} tokens, {summary['wall_seconds']:.1f}s -> {args.out}\n"
+        f"{summary['model_calls']} model calls, {summary['usage']['total_tokens']:,} tokens, {summary['wall_seconds']:.1f}s -> {printable(args.out)}\n"
     )
     return result.exit_code
 
@@ -299,10 +300,10 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     if args.check:
         stale = schemas.drift(out)
         for name in stale:
-            sys.stderr.write(f"schema drift: {out / name} differs from the models; run `summarize schema --out {out}`\n")
+            sys.stderr.write(f"schema drift: {printable(out / name)} differs from the models; run `summarize schema --out {printable(out)}`\n")
         return 1 if stale else EXIT_OK
     for path in schemas.write(out):
-        sys.stderr.write(f"wrote {path}\n")
+        sys.stderr.write(f"wrote {printable(path)}\n")
     return EXIT_OK
 
 
@@ -333,7 +334,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
         }
         return commands[args.command](args)
     except SummarizeError as exc:
-        sys.stderr.write(f"summarize: {exc}\n")
+        sys.stderr.write(f"summarize: {printable(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("summarize: interrupted\n")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from summarize.models.report import FailedItem, SourceReport
+from summarize.render.escape import printable
 
 
 class BatchProgress:
@@ -54,7 +55,7 @@ class BatchProgress:
             if self._bar is not None:
                 self._bar.update(self._task, completed=finished, status=status)
                 if kind in ("failed", "skipped"):
-                    self._bar.console.print(f"✗ {item}: {details.get('message', '')}")
+                    self._bar.console.print(f"✗ {printable(item)}: {printable(details.get('message', ''))}", markup=False, highlight=False)
                 return
             if self._quiet or kind == "cached":
                 return
@@ -63,8 +64,8 @@ class BatchProgress:
             left = self.total - finished
             eta = f"{left / rate:.0f}s" if rate > 0 and counts_item else "?"
             mark = {"done": "✓", "failed": "✗", "skipped": "-"}.get(kind, "·")
-            note = f": {details['message']}" if "message" in details else ""
-            self.stream.write(f"[{finished}/{self.total}] {mark} {item}{note} ({status}; eta {eta})\n")
+            note = f": {printable(details['message'])}" if "message" in details else ""
+            self.stream.write(f"[{finished}/{self.total}] {mark} {printable(item)}{note} ({status}; eta {eta})\n")
             self.stream.flush()
 
     def close(self) -> None:
@@ -77,12 +78,12 @@ def progress_lines(stream: TextIO) -> Callable[[str, SourceReport | FailedItem],
 
     def report(name: str, outcome: SourceReport | FailedItem) -> None:
         if isinstance(outcome, FailedItem):
-            stream.write(f"✗ {outcome.item}: {outcome.stage} failed ({outcome.error}): {outcome.message}\n")
+            stream.write(f"✗ {printable(outcome.item)}: {outcome.stage} failed ({outcome.error}): {printable(outcome.message)}\n")
             return
         dropped = f", {len(outcome.dropped)} dropped" if outcome.dropped else ""
         mark = "✓" if outcome.verified else "!"
         stream.write(
-            f"{mark} {name}: {len(outcome.events)} events, {len(outcome.figures)} figures, {len(outcome.claims)} claims{dropped} "
+            f"{mark} {printable(name)}: {len(outcome.events)} events, {len(outcome.figures)} figures, {len(outcome.claims)} claims{dropped} "
             f"({outcome.provenance.usage.total_tokens} tokens)\n"
         )
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from summarize.models.briefing import Briefing, FigureComparison, Sentence
+from summarize.render.escape import md_block as _line
+from summarize.render.escape import md_cell as _cell
+from summarize.render.escape import md_inline as _md
 from summarize.render.reports import format_value
-from summarize.render.reports import table_cell as _cell
+
+
+def _failure(text: str) -> str:
+    return _line(text).replace("|", "\\|")  # pipes were always escaped here; kept so outputs do not change
 
 
 def _refs(b: Briefing) -> dict[str, str]:
@@ -17,7 +23,7 @@ def _cite(s: Sentence, refs: dict[str, str]) -> str:
         sid, _, local = cid.partition(":")
         if sid in refs:
             by_source.setdefault(sid, []).append(local)
-    return " " + " ".join(f"[{refs[sid]}: {', '.join(ids)}]" for sid, ids in sorted(by_source.items(), key=lambda kv: refs[kv[0]])) if by_source else ""
+    return " " + " ".join(f"[{refs[sid]}: {_md(', '.join(ids))}]" for sid, ids in sorted(by_source.items(), key=lambda kv: refs[kv[0]])) if by_source else ""
 
 
 def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[str, str]) -> list[str]:
@@ -29,25 +35,27 @@ def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[st
         status = "agreement"
     else:
         status = "one claimant, which revised its figure" if len(c.entries) > 1 else "single claimant, nothing to compare"
-    lines = [f"### {c.label}", "", f"{c.claimants} independent claimant(s); {status}.", ""]
+    lines = [f"### {_line(c.label)}", "", f"{c.claimants} independent claimant(s); {status}.", ""]
     lines += ["| claimant | value | time window | carried by | figures |", "|---|---|---|---|---|"]
     for e in c.entries:
-        value = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word)
+        value = _cell(format_value(e.value, e.low, e.high, e.qualifier, e.vague_word))
         if e.earlier:
-            value += f" (earlier count, {e.as_of})"
+            value += f" (earlier count, {_cell(e.as_of)})"
         if e.derived_from:
-            value += f" (derived: {e.rule})"
-        carried = ", ".join(f"{source_names.get(s, s)} [{refs.get(s, s)}]" for s in e.source_ids)
+            value += f" (derived: {_cell(e.rule)})"
+        carried = ", ".join(f"{_cell(source_names.get(s, s))} [{_cell(refs.get(s, s))}]" for s in e.source_ids)
         ids = ", ".join(e.derived_from or e.figure_ids)
         lines.append(
-            f"| {_cell(e.claimant)} | {_cell(value)} | {_cell(e.time_window or 'not stated')} | {_cell(carried)} | {_cell(ids)} |"
+            f"| {_cell(e.claimant)} | {value} | {_cell(e.time_window or 'not stated')} | {carried} | {_cell(ids)} |"
         )
     lines.append("")
     if c.derived and sum(1 for e in c.entries if not e.derived_from and not e.earlier) >= 2:
         d = c.derived
-        lines.append(f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {d.rule_text}")
+        lines.append(
+            f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {_md(d.rule_text)}"
+        )
         lines.append("")
-    lines += [f"- {n}" for n in c.notes]
+    lines += [f"- {_line(n)}" for n in c.notes]
     if c.notes:
         lines.append("")
     return lines
@@ -58,7 +66,7 @@ def briefing_markdown(b: Briefing) -> str:
     names = {s.id: s.outlet or s.id for s in b.sources}
     rec = b.reconciled
     lines: list[str] = []
-    lines.append(f"# {b.headline.text}{_cite(b.headline, refs)}" if b.headline else "# (headline withheld: it failed the checks)")
+    lines.append(f"# {_line(b.headline.text)}{_cite(b.headline, refs)}" if b.headline else "# (headline withheld: it failed the checks)")
     dates = sorted(s.published.isoformat() for s in b.sources if s.published)
     lines += [
         "",
@@ -68,11 +76,11 @@ def briefing_markdown(b: Briefing) -> str:
         "",
     ]
     if not b.verified:
-        failed = ", ".join(c.name for c in b.checks if not c.passed)
+        failed = _md(", ".join(c.name for c in b.checks if not c.passed))
         lines += [f"> **Checks failed: {failed}.** Sentences that failed were removed; see Checks below.", ""]
-    lines += [" ".join(s.text + _cite(s, refs) for s in b.lead), ""]
+    lines += [" ".join(_line(s.text) + _cite(s, refs) for s in b.lead), ""]
     if b.key_points:
-        lines += ["## Key points", ""] + [f"- {s.text}{_cite(s, refs)}" for s in b.key_points] + [""]
+        lines += ["## Key points", ""] + [f"- {_line(s.text)}{_cite(s, refs)}" for s in b.key_points] + [""]
     if rec.comparisons:
         lines += ["## Figures by scope", "", "Figures are compared only within one scope (what is counted, whose dead, which side).", ""]
         for c in rec.comparisons:
@@ -80,58 +88,61 @@ def briefing_markdown(b: Briefing) -> str:
     if rec.disagreements:
         lines += ["## Disagreements", ""]
         for d in rec.disagreements:
-            lines += [f"### {d.topic} ({d.kind}, {d.status})", ""]
+            lines += [f"### {_line(d.topic)} ({_md(d.kind)}, {_md(d.status)})", ""]
             lines += ["| " + " | ".join(_cell(p.claimant) for p in d.positions) + " |", "|" + "---|" * len(d.positions)]
             lines += ["| " + " | ".join(_cell(p.statement) for p in d.positions) + " |", ""]
-            lines += [f"- Possible explanation: {e}" for e in d.possible_explanations] + [""]
+            lines += [f"- Possible explanation: {_md(e)}" for e in d.possible_explanations] + [""]
     if rec.not_comparable:
-        lines += ["## Not comparable", ""] + [f"- {', '.join(n.claimants)}: {n.reason} ({', '.join(n.figure_ids)})" for n in rec.not_comparable] + [""]
+        lines += ["## Not comparable", ""]
+        lines += [f"- {_line(', '.join(n.claimants))}: {_md(n.reason)} ({_md(', '.join(n.figure_ids))})" for n in rec.not_comparable] + [""]
     if rec.sum_checks:
-        lines += ["## Internal consistency", ""] + [f"- {'✓' if s.consistent else '✗'} {s.claimant}: {s.note}" for s in rec.sum_checks] + [""]
+        lines += ["## Internal consistency", ""] + [f"- {'✓' if s.consistent else '✗'} {_md(s.claimant)}: {_md(s.note)}" for s in rec.sum_checks] + [""]
     if rec.consensus:
         lines += ["## Consensus", ""]
         for point in rec.consensus:
             lines.append(
-                f"- {point.text} — {point.n_independent_claimants} independent claimant(s) ({', '.join(point.claimants)}), "
+                f"- {_line(point.text)} — {point.n_independent_claimants} independent claimant(s) ({_md(', '.join(point.claimants))}), "
                 f"carried by {len(point.source_ids)} source(s)"
             )
         lines.append("")
     if b.timeline:
-        lines += ["## Timeline", ""] + [f"- **{s.when}**: {s.text}{_cite(s, refs)}" for s in b.timeline] + [""]
+        lines += ["## Timeline", ""] + [f"- **{_md(s.when)}**: {_md(s.text)}{_cite(s, refs)}" for s in b.timeline] + [""]
     if b.context:
-        lines += ["## Context", ""] + [f"- {s.text}{_cite(s, refs)}" for s in b.context] + [""]
+        lines += ["## Context", ""] + [f"- {_line(s.text)}{_cite(s, refs)}" for s in b.context] + [""]
     if rec.terminology:
         lines += ["## Terminology", ""]
         lines += [
-            f"- “{t.term}” is used by {t.used_by} ({', '.join(refs.get(s, s) for s in t.source_ids)}); neutral rendering: {t.neutral_rendering}"
+            f"- “{_md(t.term)}” is used by {_md(t.used_by)} ({_md(', '.join(refs.get(s, s) for s in t.source_ids))}); "
+            f"neutral rendering: {_md(t.neutral_rendering)}"
             for t in rec.terminology
         ]
         lines.append("")
     if rec.gaps:
-        lines += ["## Gaps: what no source establishes", ""] + [f"- {g.question} {g.why_unknown}".strip() for g in rec.gaps] + [""]
+        lines += ["## Gaps: what no source establishes", ""] + [f"- {_line(g.question)} {_md(g.why_unknown)}".strip() for g in rec.gaps] + [""]
     lines += ["## Sources", ""]
     for s in b.sources:
         meta = ", ".join(
-            x
+            _md(x)
             for x in (s.outlet_type if s.outlet_type != "unknown" else "", s.affiliation or "", str(s.published) if s.published else "no publication date")
             if x
         )
         cited = "" if s.cited else " — **not cited in the text**"
+        url = " " + _md(s.url) if s.url else ""
         lines.append(
-            f"- [{refs[s.id]}] {s.outlet or s.id}: {s.title or s.id} ({meta}; {s.claims} claims, {s.figures} figures){' ' + s.url if s.url else ''}{cited}"
+            f"- [{refs[s.id]}] {_md(s.outlet or s.id)}: {_md(s.title or s.id)} ({meta}; {s.claims} claims, {s.figures} figures){url}{cited}"
         )
     lines += ["", "## Checks", ""]
-    lines += [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" + "".join(f"\n  - {_cell(x)}" for x in c.failures) for c in b.checks]
+    lines += [f"- {'✓' if c.passed else '✗'} **{_md(c.name)}**: {_md(c.detail)}" + "".join(f"\n  - {_failure(x)}" for x in c.failures) for c in b.checks]
     if b.removed:
         lines += ["", "## Removed sentences (failed the checks; not part of the briefing)", ""]
-        lines += [f"- ~~{_cell(r.text)}~~ — " + "; ".join(r.problems) for r in b.removed]
+        lines += [f"- ~~{_cell(r.text)}~~ — " + _md("; ".join(r.problems)) for r in b.removed]
     p = b.provenance
     cost = f"${p.usage.cost_usd:.4f}" if p.usage.cost_usd is not None else "unknown (no prices configured)"
     lines += [
         "",
         "## Provenance",
         "",
-        f"- model {p.model} via {p.endpoint} ({p.mode}); schema {p.schema_version}; summarize {p.tool_version}",
+        f"- model {_md(p.model)} via {_md(p.endpoint)} ({p.mode}); schema {p.schema_version}; summarize {p.tool_version}",
         "- prompts: " + ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts),
         f"- usage over all calls and attempts: {p.usage.prompt_tokens} prompt + {p.usage.completion_tokens} completion tokens, "
         f"{p.usage.attempts} answers, {p.usage.requests} requests; cost {cost}",

@@ -8,13 +8,16 @@ import json
 from typing import Any
 
 from summarize.models.report import ExtractionOutput, FigureClaim, SourceReport
+from summarize.render.escape import md_block, md_cell, md_inline
 
 
 def table_cell(text: object) -> str:
-    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+    """Model or article text as one Markdown table cell: one line, pipes, raw HTML and link brackets escaped."""
+    return md_cell(text)
 
 
 _cell = table_cell
+_md = md_inline
 
 
 def format_value(value: int | None, low: int | None, high: int | None, qualifier: str, vague_word: str | None) -> str:
@@ -41,9 +44,9 @@ def figure_scope(f: FigureClaim) -> str:
 
 def report_markdown(report: SourceReport) -> str:
     s = report.source
-    lines = [f"## {s.title or s.id}", ""]
+    lines = [f"## {md_block(s.title or s.id)}", ""]
     meta = [("source id", s.id), ("outlet", s.outlet), ("type", s.outlet_type), ("published", s.published), ("url", s.url), ("sha256", s.sha256[:16] + "…")]
-    lines.append(" · ".join(f"{k}: {v}" for k, v in meta if v not in (None, "unknown")))
+    lines.append(md_block(" · ".join(f"{k}: {v}" for k, v in meta if v not in (None, "unknown"))))
     lines.append("")
     if report.events:
         lines += ["### Events", "", "| id | type | date | where | status | summary |", "|---|---|---|---|---|---|"]
@@ -51,40 +54,40 @@ def report_markdown(report: SourceReport) -> str:
             if e.date_start:
                 when = e.date_start.isoformat() + (f" – {e.date_end.isoformat()}" if e.date_end and e.date_end != e.date_start else "")
             else:
-                when = f"“{e.date_as_written}” (unresolved)" if e.date_as_written else "not stated"
-            where = "; ".join(loc.name for loc in e.locations)
+                when = f"“{_cell(e.date_as_written)}” (unresolved)" if e.date_as_written else "not stated"
+            where = "; ".join(_cell(loc.name) for loc in e.locations)
             lines.append(
-                f"| {e.id} | {_cell(e.event_type)} / {_cell(e.sub_event_type)} | {_cell(when)} | {_cell(where)} | {e.status} | {_cell(e.summary)} |"
+                f"| {_cell(e.id)} | {_cell(e.event_type)} / {_cell(e.sub_event_type)} | {when} | {where} | {_cell(e.status)} | {_cell(e.summary)} |"
             )
         lines.append("")
     if report.figures:
         lines += ["### Figures", "", "| id | value | scope | said by | reported by | quote |", "|---|---|---|---|---|---|"]
         for f in report.figures:
             lines.append(
-                f"| {f.id} | {_cell(figure_value(f))} | {_cell(figure_scope(f))} | {_cell(f.attributed_to)} | {_cell(f.reported_by)} "
+                f"| {_cell(f.id)} | {_cell(figure_value(f))} | {_cell(figure_scope(f))} | {_cell(f.attributed_to)} | {_cell(f.reported_by)} "
                 f"| “{_cell(f.evidence.quote)}” [{f.evidence.start}:{f.evidence.end}] |"
             )
         lines.append("")
     if report.claims:
         lines += ["### Claims", ""]
         for c in report.claims:
-            terms = f" (loaded terms: {', '.join(c.loaded_terms)})" if c.loaded_terms else ""
-            gloss = f" (English: {c.gloss})" if c.gloss else ""
-            lines.append(f"- **{c.id}** {c.text}{terms}  \n  “{c.evidence.quote}” [{c.evidence.start}:{c.evidence.end}]{gloss}")
+            terms = f" (loaded terms: {_md(', '.join(c.loaded_terms))})" if c.loaded_terms else ""
+            gloss = f" (English: {_md(c.gloss)})" if c.gloss else ""
+            lines.append(f"- **{_md(c.id)}** {md_block(c.text)}{terms}  \n  “{_md(c.evidence.quote)}” [{c.evidence.start}:{c.evidence.end}]{gloss}")
         lines.append("")
     if report.actors:
         lines += ["### Actors", ""]
-        lines += [f"- {a.name} → {a.canonical_name} ({a.actor_type})" for a in report.actors]
+        lines += [f"- {md_block(a.name)} → {_md(a.canonical_name)} ({_md(a.actor_type)})" for a in report.actors]
         lines.append("")
     lines += ["### Checks", ""]
-    lines += [f"- {'✓' if c.passed else '✗'} **{c.name}**: {c.detail}" + "".join(f"\n  - {x}" for x in c.failures) for c in report.checks]
+    lines += [f"- {'✓' if c.passed else '✗'} **{_md(c.name)}**: {_md(c.detail)}" + "".join(f"\n  - {md_block(x)}" for x in c.failures) for c in report.checks]
     if report.dropped:
         lines += ["", "### Dropped (not verified, not in the output above)", ""]
-        lines += [f"- {d.kind}: {d.reason}" for d in report.dropped]
+        lines += [f"- {md_block(d.kind)}: {_md(d.reason)}" for d in report.dropped]
     p = report.provenance
     lines += [
         "",
-        f"_Provenance: model {p.model} via {p.endpoint} ({p.mode}); prompts "
+        f"_Provenance: model {_md(p.model)} via {_md(p.endpoint)} ({p.mode}); prompts "
         + ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts)
         + f"; {p.usage.total_tokens} tokens over {p.usage.attempts} answer(s), {p.usage.requests} request(s); cost "
         + (f"${p.usage.cost_usd:.4f}" if p.usage.cost_usd is not None else "unknown (no prices configured)")
@@ -98,7 +101,7 @@ def extraction_markdown(out: ExtractionOutput) -> str:
     parts = ["# Source reports", ""]
     parts += [report_markdown(r) for r in out.reports]
     if out.failed:
-        parts += ["## Failed items", ""] + [f"- {f.item} ({f.stage}, {f.error}): {f.message}" for f in out.failed] + [""]
+        parts += ["## Failed items", ""] + [f"- {md_block(f.item)} ({_md(f.stage)}, {_md(f.error)}): {_md(f.message)}" for f in out.failed] + [""]
     return "\n".join(parts)
 
 
