@@ -28,42 +28,6 @@ from summarize.models.vocab import (
     SubEventType,
 )
 
-# --- controlled vocabularies (ACLED / UCDP anchored; see README "Data model") -------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# --- drafts: the schema the model fills --------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# --- records: what we emit after grounding -----------------------------------------------
-
 
 class Source(Record):
     """One input article."""
@@ -75,10 +39,20 @@ class Source(Record):
     affiliation: str | None = Field(default=None, description="Relation to the parties of the conflict, if known.")
     url: str | None = None
     title: str | None = None
-    published: dt.date | None = Field(default=None, description="Publication date; relative dates resolve only against it.")
+    published: dt.date | None = Field(default=None, description="Publication date to the day; relative dates resolve only against it.")
+    published_as_written: str | None = Field(
+        default=None, description="The header's publication date as written, when it was not an ISO date (kept so nothing is lost)."
+    )
+    published_precision: Literal["day", "month", "year", "unknown"] | None = Field(
+        default=None, description="How precisely the publication date is known; null when the source gives none."
+    )
+    published_period: str | None = Field(
+        default=None, description="'YYYY-MM' or 'YYYY' when only the month or year of publication is known; 'published' is then null."
+    )
     language: str | None = None
     text: str
     sha256: str = Field(description="sha256 of the UTF-8 text (after decoding and newline normalisation).")
+    warnings: list[str] = Field(default_factory=list, description="What reading the source noticed: an unreadable date, a repeated header key.")
 
 
 class Evidence(Record):
