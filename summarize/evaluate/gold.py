@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from summarize.errors import InputError
-from summarize.models.vocab import Metric, Population
+from summarize.models.vocab import Basis, ClaimAspect, FigureStatus, Metric, Population
 
 
 class _Gold(BaseModel):
@@ -51,6 +51,11 @@ class GoldFigure(GoldAmount, GoldScope):
 
     claimant: str = Field(description="Who gave the number (canonical name or alias), not the outlet that carried it.")
     source_ids: list[str] = Field(min_length=1, description="Every source that carries this figure.")
+    incident: str | None = Field(
+        default=None, description="Label of the other event this figure counts (an earlier disaster, a war's total); null for the story's main event."
+    )
+    basis: Basis = Field(default="counted", description="How the number was arrived at, as in FigureClaim.basis.")
+    status: FigureStatus = Field(default="current", description="Whether the source says it was revised, withdrawn or denied.")
     note: str | None = None
 
 
@@ -58,6 +63,14 @@ class GoldDisagreement(GoldScope):
     """Claimants whose figures for one scope genuinely conflict."""
 
     claimants: list[str] = Field(min_length=2, description="Every pair of these claimants is a conflict in this scope.")
+    note: str | None = None
+
+
+class GoldFactualDisagreement(_Gold):
+    """Claimants who give conflicting accounts of one event's cause or responsibility."""
+
+    aspect: ClaimAspect
+    claimants: list[str] = Field(min_length=2)
     note: str | None = None
 
 
@@ -115,6 +128,7 @@ class GoldStory(_Gold):
     source_ids: list[str] = Field(min_length=1, description="Ids of the story's sources (file stems).")
     figures: list[GoldFigure]
     disagreements: list[GoldDisagreement]
+    factual_disagreements: list[GoldFactualDisagreement] = Field(default_factory=list)
     not_comparable: list[GoldNotComparable]
     loaded_terms: list[GoldLoadedTerm]
     key_facts: list[GoldKeyFact]

@@ -13,8 +13,22 @@ SCHEMA_VERSION = "1.0"
 _SCHEMA_CACHE: dict[tuple[type, str], str] = {}
 
 
+def _all_required(schema: dict[str, Any]) -> dict[str, Any]:
+    """Mark every property of every object required and drop defaults, as strict structured outputs demand."""
+    for node in [schema, *schema.get("$defs", {}).values()]:
+        if "properties" in node:
+            node["required"] = list(node["properties"])
+            for prop in node["properties"].values():
+                prop.pop("default", None)
+    return schema
+
+
 class StrictModel(BaseModel):
-    """Base for LLM-facing models: every key required, no extras (strict structured outputs)."""
+    """Base for LLM-facing models: every key required in the schema, no extras (strict structured outputs).
+
+    Fields added after 1.0 carry defaults in Python, so an endpoint without strict outputs that
+    leaves one out still gives a usable answer; the schema sent to the model requires them all.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -24,7 +38,7 @@ class StrictModel(BaseModel):
         # overhead); the models never change at run time, so generate once and hand out copies.
         key = (cls, repr((args, sorted(kwargs.items()))))
         if key not in _SCHEMA_CACHE:
-            _SCHEMA_CACHE[key] = json.dumps(super().model_json_schema(*args, **kwargs))
+            _SCHEMA_CACHE[key] = json.dumps(_all_required(super().model_json_schema(*args, **kwargs)))
         return dict(json.loads(_SCHEMA_CACHE[key]))
 
 

@@ -167,10 +167,10 @@ class SentenceDraft(StrictModel):
     """One sentence of the briefing and the ids of the claims it rests on."""
 
     text: str = Field(
-        description="One neutral sentence. Name who said each contested point inside the sentence ('SOHR said ...'). Use 'said' for every party. "
+        description="One neutral sentence. Name who said each contested point inside the sentence ('the monitor said ...'). Use 'said' for every party. "
         "Loaded words only inside quotation marks with their speaker."
     )
-    claim_ids: list[str] = Field(description="Ids of the claims and figures (e.g. 'monitor-digest:f1') this sentence rests on; at least one.")
+    claim_ids: list[str] = Field(description="Ids of the claims and figures (e.g. 'wire-1:f1') this sentence rests on; at least one.")
 
 
 class TimelineDraft(StrictModel):

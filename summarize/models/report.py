@@ -16,10 +16,13 @@ from summarize.models.base import SCHEMA_VERSION, Record
 from summarize.models.vocab import (
     ActorType,
     Alignment,
+    Basis,
+    ClaimAspect,
     ClaimType,
     DatePrecision,
     EventStatus,
     EventType,
+    FigureStatus,
     Granularity,
     Metric,
     OutletType,
@@ -77,6 +80,12 @@ class FigureClaim(Record):
     high: int | None
     qualifier: Qualifier
     vague_word: str | None
+    # defaults keep reports written before these fields readable
+    basis: Basis = Field(default="unclear", description="How the number was arrived at; estimates and projections are never compared with counts.")
+    status: FigureStatus = Field(default="current", description="Whether the article says the figure was revised, withdrawn or denied.")
+    status_by: str | None = Field(default=None, description="Who revised, withdrew or denied it.")
+    as_of: str | None = Field(default=None, description="When the figure was the latest, as written ('by Tuesday evening').")
+    cited_via: str | None = Field(default=None, description="The body that relayed attributed_to's figure, when the article says so.")
     time_window: str | None
     place: str | None
     attributed_to: str
@@ -93,6 +102,9 @@ class Claim(Record):
     attributed_to: str
     reported_by: str
     source_id: str
+    event_ids: list[str] = Field(default_factory=list, description="The events of this source the claim is about.")
+    aspect: ClaimAspect = "other"
+    position: str | None = Field(default=None, description="For cause and responsibility claims: the claimant's answer in a few words.")
     loaded_terms: list[str]
     evidence: Evidence
     gloss: str | None = Field(default=None, description="English translation of the quote, for sources not in English.")

@@ -91,6 +91,12 @@ ActorType = Literal[
 Metric = Literal["killed", "injured", "captured", "displaced", "missing", "casualties_unspecified", "other"]
 Population = Literal["all", "civilians", "combatants", "unknown"]
 Qualifier = Literal["exact", "at_least", "about", "more_than", "less_than", "up_to", "range", "vague_word"]
+# How a figure was arrived at, read from its wording: "could reach", "may rise to", "as many as ... feared" is a projection, not a count.
+Basis = Literal["counted", "confirmed", "bodies_recovered", "estimated", "projected", "unclear"]
+# Bases that report people already counted; estimates and projections are listed apart and never enter totals.
+COUNT_BASES: frozenset[str] = frozenset({"counted", "confirmed", "bodies_recovered", "unclear"})
+FigureStatus = Literal["current", "revised", "withdrawn", "denied"]
+ClaimAspect = Literal["cause", "responsibility", "what_happened", "other"]
 ClaimType = Literal["event", "figure", "characterisation", "intent", "designation", "quote"]
 EventStatus = Literal["occurred", "claimed", "planned", "denied"]
 Granularity = Literal["atomic", "aggregate"]
