@@ -1,7 +1,9 @@
-"""Names of claimants and parties: the bundled alias table (English, Arabic, French) and a user's own.
+"""Names of claimants and parties: a small generic core table, opt-in story packs, and a user's own.
 
-Extraction uses it to check that a figure's or claim's speaker is named near its quote;
-reconciliation, export and evaluation use it to count each claimant once however outlets spell it.
+Extraction uses every table to check that a figure's or claim's speaker is named near its quote
+(recognising a spelling merges nothing). Reconciliation, export and evaluation use the core table
+plus the packs and files a run opts into, to count each claimant once however outlets spell it:
+a story's names ("the army", "government forces", "the monitor") must not leak into another story.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from summarize.errors import ConfigError
 
 BUNDLED_ALIASES = Path(__file__).parent / "data" / "aliases.toml"
+PACKS = Path(__file__).parent / "data" / "packs"
 OWN_VOICE = "the outlet"  # what extraction writes when an article states something in its own voice
 _APOSTROPHES = str.maketrans("", "", "'’ʼ‘`´")
 
@@ -38,6 +41,12 @@ class Aliases:
     names: Mapping[str, str]  # normalised alias -> canonical
     groups: Mapping[str, tuple[str, ...]]
     party_sources: frozenset[str]
+    tables: tuple[str, ...] = ()  # what was loaded: "pack:NAME" or a file's path, core table not listed
+
+    def with_spellings(self, spellings: Mapping[str, str]) -> Aliases:
+        """This table plus folded spellings of names it does not know (normalised -> the spelling to use)."""
+        extra = {k: v for k, v in spellings.items() if k not in self.names}
+        return Aliases({**self.names, **extra}, self.groups, self.party_sources, self.tables) if extra else self
 
     def lookup(self, name: str) -> str | None:
         return self.names.get(norm_name(name))
@@ -49,20 +58,58 @@ class Aliases:
         return self.groups.get(self.canonical(party))
 
 
-def load_aliases(extra: Path | None = None) -> Aliases:
-    """The bundled aliases, with a user's file in the same format merged over them (the user's entries win)."""
+def pack_names() -> list[str]:
+    """The bundled story packs, by name."""
+    return sorted(p.stem for p in PACKS.glob("*.toml"))
+
+
+def load_aliases(extra: Path | str | None = None, *, packs: Sequence[str] = ()) -> Aliases:
+    """The core table, then bundled ``packs``, then ``extra`` (a file, or a pack's name), later entries winning.
+
+    A file may list packs to include first with a top-level ``include = ["syria"]``."""
     names: dict[str, str] = {}
     groups: dict[str, tuple[str, ...]] = {}
     party_sources: set[str] = set()
-    for path in filter(None, (BUNDLED_ALIASES, extra)):
-        file_names, file_groups, file_sources = _read_aliases(path)
+    tables: list[str] = []
+    queue: list[Path | str] = [*packs, *([extra] if extra is not None else [])]
+    loaded: set[Path] = set()
+
+    def load(path: Path, label: str | None) -> None:
+        if path.resolve() in loaded:
+            return
+        loaded.add(path.resolve())
+        file_names, file_groups, file_sources, includes = _read_aliases(path)
+        for pack in includes:
+            load(_pack_path(pack, path), f"pack:{pack}")
         names.update(file_names)
         groups.update(file_groups)
-        party_sources |= file_sources
-    return Aliases(names, groups, frozenset(party_sources))
+        party_sources.update(file_sources)
+        if label:
+            tables.append(label)
+
+    load(BUNDLED_ALIASES, None)
+    for item in queue:
+        if isinstance(item, str) and item in pack_names():
+            load(_pack_path(item, None), f"pack:{item}")
+        else:
+            load(Path(item), str(item))
+    return Aliases(names, groups, frozenset(party_sources), tuple(tables))
 
 
-def _read_aliases(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]], set[str]]:
+def all_aliases() -> Aliases:
+    """Every bundled table at once: for recognising a speaker's name in a text, never for merging claimants."""
+    return load_aliases(packs=pack_names())
+
+
+def _pack_path(pack: str, included_from: Path | None) -> Path:
+    path = PACKS / f"{pack}.toml"
+    if pack not in pack_names():
+        known = ", ".join(pack_names()) or "none"
+        raise ConfigError(f"aliases: no bundled pack {pack!r} (bundled packs: {known})", item=str(included_from) if included_from else None)
+    return path
+
+
+def _read_aliases(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]], set[str], list[str]]:
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"aliases file: {problem}", item=str(path))
 
@@ -75,6 +122,7 @@ def _read_aliases(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise fail(str(exc)) from exc
+    includes = strings(data.get("include", []), "include")
     sections = {key: data.get(key, {}) for key in ("claimants", "parties", "groups", "party_sources")}
     if not all(isinstance(s, dict) for s in sections.values()):
         raise fail("[claimants], [parties], [groups] and [party_sources] must be tables")
@@ -90,4 +138,4 @@ def _read_aliases(path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]
         for alias in (canonical, *aliases):
             if names.setdefault(norm_name(alias), canonical) != canonical:
                 raise fail(f"{alias!r} is an alias of both {names[norm_name(alias)]!r} and {canonical!r}")
-    return names, groups, set(strings(sections["party_sources"].get("names", []), "party_sources.names"))
+    return names, groups, set(strings(sections["party_sources"].get("names", []), "party_sources.names")), includes

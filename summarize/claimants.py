@@ -22,10 +22,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from summarize.aliases import Aliases, is_own_voice
+from summarize.aliases import Aliases, is_own_voice, norm_name
 
 # Outlets that speak for a conflict party.
 PARTY_OUTLETS = frozenset({"state_media", "party_media"})
+
+
+# What extraction writes when an article names no source for an item ("unattributed reports").
+UNATTRIBUTED = frozenset({"unattributed", "unattributed reports", "unattributed sources", "unnamed sources", "unattributed report"})
+
+
+def is_unattributed(name: str) -> bool:
+    return norm_name(name) in UNATTRIBUTED
+
+
+def unattributed_in(outlet: str) -> str:
+    """The claimant of items an outlet attributes to no one: never merged across outlets, never a named body."""
+    return f"unattributed ({outlet})"
 
 
 def own_reporting(outlet: str) -> str:
@@ -43,7 +56,9 @@ def canonical_name(name: str, names: Aliases | Mapping[str, str]) -> str:
 
 def claimant_name(attributed_to: str, outlet: str, names: Aliases | Mapping[str, str]) -> str:
     """The claimant of an item attributed to ``attributed_to`` and reported by ``outlet``."""
-    return own_reporting(outlet) if is_own_voice(attributed_to) else canonical_name(attributed_to, names)
+    if is_own_voice(attributed_to):
+        return own_reporting(outlet)
+    return unattributed_in(outlet) if is_unattributed(attributed_to) else canonical_name(attributed_to, names)
 
 
 def is_party_outlet(outlet_type: str) -> bool:

@@ -24,7 +24,7 @@ from summarize.llm.protocol import StructuredModel
 from summarize.models.briefing import BriefDraft, Briefing, Reconciled, RemovedSentence, Sentence, SourceSummary
 from summarize.models.report import CheckResult, PromptRef, SourceReport, Usage
 from summarize.reconcile.story import reconcile
-from summarize.render.reports import format_value
+from summarize.render.reports import entry_flags, format_value
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,12 @@ def format_claims(reports: Sequence[SourceReport], rec: Reconciled) -> str:
     """The claim table the model writes from, one line per item, ids first."""
     out = ["FIGURES BY SCOPE (only figures in the same scope are comparable)"]
     for comp in rec.comparisons:
-        status = "disagreement" if comp.disagreement else "earlier counts superseded" if any(e.earlier for e in comp.entries) else (
-            "agree" if comp.comparable else "single claimant"
+        status = (
+            "disagreement"
+            if comp.disagreement
+            else "earlier counts superseded"
+            if any(e.earlier for e in comp.entries)
+            else ("agree" if comp.comparable else "single claimant")
         )
         out.append(f"* {comp.label} [{status}]")
         for e in comp.entries:
@@ -69,7 +73,8 @@ def format_claims(reports: Sequence[SourceReport], rec: Reconciled) -> str:
             else:
                 shown = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word)
                 earlier = f" (EARLIER COUNT of {e.as_of}: a rising toll, superseded by later figures)" if e.earlier else ""
-                out.append(f"  - {e.claimant}: {shown}{window}{earlier}; carried by {', '.join(e.reported_by)} [{', '.join(e.figure_ids)}]")
+                flags = "".join(f" ({f.upper()})" for f in entry_flags(e) if not f.startswith("earlier count"))
+                out.append(f"  - {e.claimant}: {shown}{window}{earlier}{flags}; carried by {', '.join(e.reported_by)} [{', '.join(e.figure_ids)}]")
     for nc in rec.not_comparable:
         out.append(f"  NOT COMPARABLE: {' vs '.join(nc.figure_ids)}: {nc.reason}")
     for sc in rec.sum_checks:
@@ -80,7 +85,7 @@ def format_claims(reports: Sequence[SourceReport], rec: Reconciled) -> str:
         for c in r.claims:
             terms = f" (speaker's loaded terms: {', '.join(c.loaded_terms)})" if c.loaded_terms else ""
             gloss = f" (English: {c.gloss})" if c.gloss else ""
-            out.append(f"- [{c.id}] {c.attributed_to}: {c.text}{terms} | quote: \"{c.evidence.quote}\"{gloss}")
+            out.append(f'- [{c.id}] {c.attributed_to}: {c.text}{terms} | quote: "{c.evidence.quote}"{gloss}')
     out.append("")
     out.append("EVENTS")
     for r in sorted(reports, key=lambda r: r.source.id):
@@ -92,7 +97,7 @@ def format_claims(reports: Sequence[SourceReport], rec: Reconciled) -> str:
     if rec.terminology:
         out.append("")
         out.append("TERMINOLOGY (loaded terms; use only inside attributed quotes)")
-        out += [f"- \"{t.term}\" used by {t.used_by} [{', '.join(t.claim_ids)}]; neutral: {t.neutral_rendering}" for t in rec.terminology]
+        out += [f'- "{t.term}" used by {t.used_by} [{", ".join(t.claim_ids)}]; neutral: {t.neutral_rendering}' for t in rec.terminology]
     if rec.gaps:
         out.append("")
         out.append("NOT ESTABLISHED BY ANY SOURCE")
@@ -120,8 +125,17 @@ def _sentences(draft: BriefDraft, index: ClaimIndex, problems: dict[tuple[str, i
 def _summaries(reports: Sequence[SourceReport], cited: set[str]) -> list[SourceSummary]:
     return [
         SourceSummary(
-            id=r.source.id, outlet=r.source.outlet, outlet_type=r.source.outlet_type, affiliation=r.source.affiliation, title=r.source.title,
-            url=r.source.url, published=r.source.published, sha256=r.source.sha256, claims=len(r.claims), figures=len(r.figures), cited=r.source.id in cited,
+            id=r.source.id,
+            outlet=r.source.outlet,
+            outlet_type=r.source.outlet_type,
+            affiliation=r.source.affiliation,
+            title=r.source.title,
+            url=r.source.url,
+            published=r.source.published,
+            sha256=r.source.sha256,
+            claims=len(r.claims),
+            figures=len(r.figures),
+            cited=r.source.id in cited,
         )
         for r in sorted(reports, key=lambda r: r.source.id)
     ]
@@ -185,4 +199,3 @@ def brief_with_usage(
         reports=list(reports),
     )
     return briefing, result.usage
-

@@ -125,6 +125,7 @@ class GoldStory(_Gold):
     story: str = Field(description="Story id; live runs with --cassettes replay <story>-brief.yaml.")
     description: str | None = None
     inputs: str | None = Field(default=None, description="Directory of the story's articles, relative to this file; needed for live runs.")
+    aliases: list[str] = Field(default_factory=list, description="Bundled alias packs the story needs (e.g. 'syria'), as its aliases.toml includes.")
     source_ids: list[str] = Field(min_length=1, description="Ids of the story's sources (file stems).")
     figures: list[GoldFigure]
     disagreements: list[GoldDisagreement]
@@ -196,6 +197,8 @@ METRICS = (
     MetricDef("figure_f1", True, False, "harmonic mean of figure precision and recall"),
     MetricDef("disagreement_recall", True, False, "gold conflicts (scope, claimant pair) among the run's numeric disagreements"),
     MetricDef("disagreement_precision", True, False, "run's conflicts that the gold calls genuine"),
+    MetricDef("false_comparisons", False, True, "pairs set against each other whose gold figures count different incidents, bases or statuses"),
+    MetricDef("factual_disagreement_recall", True, False, "gold conflicts over an event's cause or responsibility among the run's factual disagreements"),
     MetricDef("not_comparable_flagged", True, False, "gold look-alike pairs the run lists as not comparable"),
     MetricDef("not_comparable_conflated", False, True, "gold look-alike pairs the run sets against each other"),
     MetricDef("terminology_recall", True, False, "gold loaded terms found with their speaker"),

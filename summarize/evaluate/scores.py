@@ -8,6 +8,11 @@ An empty denominator scores 1.0 (nothing to find, nothing to get wrong).
 * disagreements: each pair of claimants with different numbers inside one numeric disagreement is a
   conflict (scope, pair); recall and precision against the gold's pairs. Pairs across scopes or moments
   are false positives; a claimant revising its own figure is not a conflict between claimants.
+* false comparisons: pairs set against each other inside a numeric disagreement whose gold figures count
+  different incidents, have different bases (a projection against a count) or where one is not current
+  (revised, withdrawn, denied); must be 0.
+* factual disagreements: gold (aspect, claimant pair) conflicts over an event's cause or responsibility among
+  the run's factual disagreements (recall).
 * not comparable: gold look-alike pairs the run lists as not comparable (share), and those it sets
   against each other inside a disagreement (count); sides match on claimant and value.
 * terminology: gold (term, speaker) pairs among the terminology notes; terms match when one contains the other.
@@ -34,7 +39,7 @@ from textwrap import shorten
 
 from rapidfuzz import fuzz, utils
 
-from summarize.aliases import Aliases
+from summarize.aliases import Aliases, load_aliases
 from summarize.brief.writer import BriefOptions, briefing_languages, format_claims, format_sources
 from summarize.claimants import claimant_name
 from summarize.evaluate.gold import (
@@ -49,6 +54,7 @@ from summarize.gate.lexicon import Lexicon, load_lexicon, quoted_spans
 from summarize.ground.numbers import numbers_in
 from summarize.models.briefing import BriefDraft, Briefing, FigureComparison, FigureEntry, Reconciled, SentenceDraft
 from summarize.models.report import Claim, FigureClaim, SourceReport
+from summarize.reconcile.common import BASIS_CLASS
 from summarize.reconcile.story import reconcile
 from summarize.render.reports import format_value
 
@@ -119,7 +125,7 @@ def disagreement_scores(gold: GoldStory, rec: Reconciled, aliases: Aliases) -> t
     system = {
         ((c.metric, c.population, _party(c.party, aliases)), frozenset((aliases.canonical(a.claimant), aliases.canonical(b.claimant))))
         for c in _numeric(rec)
-        for a, b in combinations([e for e in c.entries if not e.earlier], 2)
+        for a, b in combinations([e for e in c.entries if e.current], 2)
         if a.claimant != b.claimant and None not in (a.bounds(), b.bounds()) and a.bounds() != b.bounds()
     }
     wanted = {
@@ -137,12 +143,48 @@ def disagreement_scores(gold: GoldStory, rec: Reconciled, aliases: Aliases) -> t
     return recall, precision, details
 
 
+def false_comparisons(gold: GoldStory, rec: Reconciled, aliases: Aliases) -> tuple[int, list[str]]:
+    """Pairs inside numeric disagreements whose gold figures differ in incident, basis class or status."""
+    gold_of = {(g.metric, g.population, _party(g.party, aliases), aliases.canonical(g.claimant), *_amount(g)): g for g in gold.figures}
+    found = []
+    for c in _numeric(rec):
+        entries = [e for e in c.entries if e.current]
+        for a, b in combinations(entries, 2):
+            ga, gb = (gold_of.get((c.metric, c.population, _party(c.party, aliases), aliases.canonical(e.claimant), *_amount(e))) for e in (a, b))
+            if ga is None or gb is None or a.bounds() == b.bounds():
+                continue
+            why = [
+                what
+                for what, differs in (
+                    ("incidents", ga.incident != gb.incident),
+                    ("bases", BASIS_CLASS[ga.basis] != BASIS_CLASS[gb.basis]),
+                    ("statuses", ga.status != "current" or gb.status != "current"),
+                )
+                if differs
+            ]
+            if why:
+                found.append(f"{c.label}: {a.claimant} vs {b.claimant} (different {', '.join(why)})")
+    return len(found), found
+
+
+def factual_recall(gold: GoldStory, rec: Reconciled, aliases: Aliases) -> tuple[float, list[str]]:
+    system = {
+        (d.topic.split(":", 1)[0], frozenset((aliases.canonical(a.claimant), aliases.canonical(b.claimant))))
+        for d in rec.disagreements
+        if d.kind == "factual"
+        for a, b in combinations(d.positions, 2)
+    }
+    wanted = {(g.aspect, frozenset((aliases.canonical(x), aliases.canonical(y)))) for g in gold.factual_disagreements for x, y in combinations(g.claimants, 2)}
+    missing = [f"missing {aspect}: {' vs '.join(sorted(pair))}" for aspect, pair in sorted(wanted - system, key=str)]
+    return (len(wanted & system) / len(wanted) if wanted else 1.0), missing
+
+
 def not_comparable_scores(gold: GoldStory, rec: Reconciled, reports: Sequence[SourceReport], aliases: Aliases) -> tuple[float, int, list[str]]:
     """(share flagged as not comparable, number set against each other in a disagreement, details)."""
     figures = {f.id: f for r in reports for f in r.figures}
     # reconcile lists the subset's claimant first and the totals it must not be set against after it
     listed = [(nc.claimants[0], [(claimant_of(figures[i], aliases), _amount(figures[i])) for i in nc.figure_ids if i in figures]) for nc in rec.not_comparable]
-    conflicts = [[(e.claimant, _amount(e)) for e in c.entries if not e.earlier] for c in _numeric(rec)]
+    conflicts = [[(e.claimant, _amount(e)) for e in c.entries if e.current] for c in _numeric(rec)]
     flagged, conflated = [], []
     for pair in gold.not_comparable:
         a, b = ((aliases.canonical(s.claimant), _amount(s)) for s in (pair.a, pair.b))
@@ -255,11 +297,15 @@ def order_invariance(reports: Sequence[SourceReport], aliases: Aliases, shuffles
 
 
 def evaluate_story(gold: GoldStory, reports: Sequence[SourceReport], aliases: Aliases, options: BriefOptions, briefing: Briefing | None = None) -> StoryEval:
+    if gold.aliases:  # the story's packs, as its example directory's aliases.toml names them
+        aliases = load_aliases(options.aliases, packs=gold.aliases)
     rec = briefing.reconciled if briefing else reconcile(reports, aliases)
     m: dict[str, float | None] = {metric.name: None for metric in METRICS}
     d: dict[str, list[str]] = {}
     m["figure_precision"], m["figure_recall"], m["figure_f1"], d["figures"] = figure_scores(gold, reports, aliases)
     m["disagreement_recall"], m["disagreement_precision"], d["disagreements"] = disagreement_scores(gold, rec, aliases)
+    m["false_comparisons"], d["false_comparisons"] = false_comparisons(gold, rec, aliases)
+    m["factual_disagreement_recall"], d["factual_disagreements"] = factual_recall(gold, rec, aliases)
     m["not_comparable_flagged"], m["not_comparable_conflated"], d["not_comparable"] = not_comparable_scores(gold, rec, reports, aliases)
     m["terminology_recall"], d["terminology"] = terminology_recall(gold, rec, aliases)
     m["quotes_verbatim"], d["quotes_verbatim"] = verbatim_share(reports)

@@ -4,6 +4,7 @@ derived from them, and every gate on the sentences it presents."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from summarize.aliases import load_aliases
 from summarize.brief.writer import BriefOptions, briefing_languages
@@ -32,7 +33,11 @@ def _evidence_check(b: Briefing) -> CheckResult:
 
 
 def recheck(b: Briefing, options: BriefOptions) -> list[CheckResult]:
-    rec = reconcile(b.reports, load_aliases(options.aliases))
+    # the alias packs and files the briefing was reconciled with, unless the user names others
+    packs = [t.removeprefix("pack:") for t in b.reconciled.alias_tables if t.startswith("pack:")]
+    files = [t for t in b.reconciled.alias_tables if not t.startswith("pack:")]
+    extra = options.aliases or (Path(files[-1]) if files and Path(files[-1]).is_file() else None)
+    rec = reconcile(b.reports, load_aliases(extra, packs=packs if options.aliases is None else ()))
     same = rec.model_dump() == b.reconciled.model_dump()
     checks = [
         _evidence_check(b),

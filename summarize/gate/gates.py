@@ -205,6 +205,12 @@ def _contest(entry: FigureEntry, comparison: FigureComparison, index: ClaimIndex
     """Why stating this entry's number needs its claimant named, or None."""
     if entry.earlier:
         return f"an earlier count ({entry.claimant}, {entry.as_of}) superseded by later figures"
+    if entry.superseded:
+        return f"an earlier figure of {entry.claimant}, replaced by its later one"
+    if entry.status != "current":
+        return f"{entry.status}" + (f" by {entry.status_by}" if entry.status_by else "") + f" ({entry.claimant}'s figure)"
+    if comparison.basis != "count":
+        return f"{'an estimate' if comparison.basis == 'estimate' else 'a projection'} by {entry.claimant}, not a count"
     if comparison.disagreement:
         others = sorted({e.claimant for e in comparison.entries} - {entry.claimant})
         return f"contested ({entry.claimant} vs {', '.join(others)})"

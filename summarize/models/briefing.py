@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from summarize.models.base import SCHEMA_VERSION, StrictModel, VerifiedModel
 from summarize.models.report import CheckResult, Provenance, SourceReport
-from summarize.models.vocab import Metric, Population, Qualifier
+from summarize.models.vocab import Basis, FigureStatus, Metric, Population, Qualifier
 
 
 class _Record(BaseModel):
@@ -40,9 +40,7 @@ class FigureEntry(_Record):
     published: dt.date | None = Field(description="Earliest publication date among the sources carrying it.")
     derived_from: list[str] = Field(default_factory=list, description="For derived entries (a sum of parts): the figure ids summed.")
     rule: str | None = Field(default=None, description="How a derived entry was computed.")
-    as_of: dt.date | None = Field(
-        default=None, description="Latest publication date among the sources carrying it; None when any of them is undated."
-    )
+    as_of: dt.date | None = Field(default=None, description="Latest publication date among the sources carrying it; None when any of them is undated.")
     earlier: bool = Field(
         default=False,
         description=(
@@ -50,6 +48,22 @@ class FigureEntry(_Record):
             "is below all of them. Shown, but not set against the later figures and not used for derived totals."
         ),
     )
+    basis: Basis = "unclear"
+    status: FigureStatus = Field(default="current", description="'revised', 'withdrawn' or 'denied' when any source carrying it says so.")
+    status_by: str | None = Field(default=None, description="Who revised, withdrew or denied it.")
+    status_claim_ids: list[str] = Field(
+        default_factory=list, description="Claims by status_by in the same sources that state the revision, withdrawal or denial."
+    )
+    superseded: bool = Field(default=False, description="Replaced by the same claimant's later figure (the order is known from dates and times).")
+    as_of_text: str | None = Field(default=None, description="When the figure was the latest, as written.")
+    time_of_day: int | None = Field(default=None, description="Minutes after midnight read from as_of_text ('by 9 a.m.', 'by the evening').")
+    cited_via: list[str] = Field(default_factory=list, description="Bodies that relayed the claimant's figure.")
+    repeated_by: list[str] = Field(default_factory=list, description="Outlets that repeat this claimant's figure in their own voice.")
+
+    @property
+    def current(self) -> bool:
+        """Set against other claimants' figures and used for totals: not earlier, not replaced, not withdrawn or denied."""
+        return self.status == "current" and not self.earlier and not self.superseded
 
     @property
     def derived(self) -> bool:
@@ -77,6 +91,9 @@ class FigureComparison(_Record):
     """All figures of one scope: metric, population and party (time windows shown, not merged away)."""
 
     scope_key: str
+    incident: str = Field(default="i1", description="Id of the incident the figures count (see Reconciled.incidents).")
+    incident_label: str | None = Field(default=None, description="The incident's label when it is not the story's main one.")
+    basis: Literal["count", "estimate", "projection"] = Field(default="count", description="Counts, estimates and projections are never compared.")
     metric: Metric
     population: Population
     party: str | None
@@ -147,9 +164,18 @@ class Gap(_Record):
     why_unknown: str
 
 
+class IncidentSummary(_Record):
+    id: str
+    label: str
+    main: bool
+    event_ids: list[str]
+    source_ids: list[str]
+
+
 class Reconciled(_Record):
     """Everything code establishes across sources before any prose is written."""
 
+    incidents: list[IncidentSummary] = Field(default_factory=list, description="Events of different sources matched into incidents; the main one first.")
     comparisons: list[FigureComparison]
     not_comparable: list[NotComparable]
     sum_checks: list[SumCheck]
@@ -158,6 +184,9 @@ class Reconciled(_Record):
     terminology: list[TerminologyNote]
     gaps: list[Gap]
     aliases: dict[str, str] = Field(description="Name as written -> canonical name, for every actor and claimant seen.")
+    alias_tables: list[str] = Field(
+        default_factory=list, description="Alias packs and files used beyond the core table, so `summarize check` can use them again."
+    )
 
 
 # --- the model's draft -------------------------------------------------------------------------

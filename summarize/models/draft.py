@@ -32,9 +32,7 @@ class FigureDraft(StrictModel):
     """One number stated in the article: a count of people killed, injured, captured, displaced."""
 
     id: str = Field(description="Short id unique in this answer, e.g. 'f1', 'f2'. Events refer to figures by it.")
-    metric: Metric = Field(
-        description="What is counted. Use 'casualties_unspecified' when the text says 'casualties' without saying killed or injured."
-    )
+    metric: Metric = Field(description="What is counted. Use 'casualties_unspecified' when the text says 'casualties' without saying killed or injured.")
     population: Population = Field(
         description="Whose people are counted: 'all' for a total across everyone, 'civilians', 'combatants' for fighters or soldiers of one or more parties, "
         "'unknown' if the text does not say."
@@ -56,22 +54,21 @@ class FigureDraft(StrictModel):
         description="How the number was arrived at, from the wording: 'counted' for a toll stated as people already killed, injured, missing...; "
         "'confirmed' when the text says confirmed, verified or documented; 'bodies_recovered' for bodies recovered or found; "
         "'estimated' when the text says estimated or believed; 'projected' for what could, may or is expected to happen "
-        "('could reach', 'may rise to', 'as many as ... feared'); 'unclear' when the wording does not say."
+        "('could reach', 'may rise to', 'as many as ... feared'); 'unclear' when the wording does not say.",
     )
     status: FigureStatus = Field(
         default="current",
         description="'current' unless the article says this figure was later 'revised' (replaced by a newer one), 'withdrawn' by whoever gave it, "
-        "or 'denied' (someone denies giving it or denies it is true)."
+        "or 'denied' (someone denies giving it or denies it is true).",
     )
     status_by: str | None = Field(default=None, description="Who revised, withdrew or denied the figure, as named in the article; null when current.")
     as_of: str | None = Field(
-        default=None,
-        description="When the figure was the latest, copied as written ('by Tuesday evening', 'on Thursday', 'as of 14:00'); null if not stated."
+        default=None, description="When the figure was the latest, copied as written ('by Tuesday evening', 'on Thursday', 'as of 14:00'); null if not stated."
     )
     cited_via: str | None = Field(
         default=None,
         description="When the article says attributed_to's number reached it through another body ('the agency, citing the health ministry'): "
-        "that relaying body; null otherwise."
+        "that relaying body; null otherwise.",
     )
     time_window: str | None = Field(
         description="The period the figure covers, copied as written (e.g. 'over the last three days', 'since Wednesday'); null if none is stated."
@@ -100,12 +97,12 @@ class ClaimDraft(StrictModel):
     aspect: ClaimAspect = Field(
         default="other",
         description="What the claim asserts about its event: 'cause' (what caused it), 'responsibility' (who did it or is to blame), "
-        "'what_happened', or 'other'."
+        "'what_happened', or 'other'.",
     )
     position: str | None = Field(
         default=None,
         description="For 'cause' and 'responsibility': the claimant's answer in a few neutral words ('an air strike', 'a misfired rocket', "
-        "'not the army'); null otherwise."
+        "'not the army'); null otherwise.",
     )
     quote: str = Field(description="The passage from the article this claim rests on, copied character for character.")
     gloss: str | None = Field(description="An English translation of the quote when the article is not in English; null for English articles.")

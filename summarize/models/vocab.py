@@ -102,6 +102,4 @@ EventStatus = Literal["occurred", "claimed", "planned", "denied"]
 Granularity = Literal["atomic", "aggregate"]
 DatePrecision = Literal["day", "2-6_days", "week", "month", "year", "unknown"]
 Alignment = Literal["exact", "normalised", "fuzzy"]
-OutletType = Literal[
-    "wire", "newspaper", "broadcaster", "state_media", "party_media", "monitor", "ngo", "social", "other", "unknown"
-]
+OutletType = Literal["wire", "newspaper", "broadcaster", "state_media", "party_media", "monitor", "ngo", "social", "other", "unknown"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, utils
 
 from summarize.aliases import is_own_voice, norm_name
 from summarize.models.briefing import ConsensusPoint, Disagreement, FigureComparison, FigureEntry, Gap, TerminologyNote
@@ -79,6 +80,45 @@ def label_disagreements(story: Story, uses: Uses, comparisons: list[FigureCompar
         topic = "terminology: " + ", ".join(f'"{t}"' for t in sorted({t.casefold() for items in users.values() for _, t in items}))
         found.append(Disagreement(id="", topic=topic, kind="terminology", positions=positions, possible_explanations=why, status="unresolved"))
     return found
+
+
+_SAME_POSITION = 85
+
+
+def factual_disagreements(story: Story) -> list[Disagreement]:
+    """Claimants giving different causes or different parties responsible for one incident."""
+    groups: dict[tuple[str, str], dict[str, list[Claim]]] = defaultdict(lambda: defaultdict(list))
+    main = story.incidents.main
+    for report in story.reports:
+        for claim in (c for c in report.claims if c.aspect in ("cause", "responsibility") and c.position and c.position.strip()):
+            linked = [story.incidents.of_event[e] for e in claim.event_ids if e in story.incidents.of_event]
+            incident = linked[0] if linked else main.id if main and report.source.id in main.source_ids else None
+            if incident is not None:
+                groups[(incident, claim.aspect)][story.claimant(claim.attributed_to, claim.reported_by)].append(claim)
+    found = []
+    for (incident, aspect), by_claimant in sorted(groups.items(), key=lambda kv: (natural(kv[0][0]), kv[0][1])):
+        answers = {claimant: _distinct(c.position or "" for c in claims) for claimant, claims in sorted(by_claimant.items())}
+        every = _distinct(p for ps in answers.values() for p in ps)
+        if len(answers) < 2 or len(every) < 2:
+            continue
+        positions = [
+            position(claimant, "; ".join(answers[claimant]), [c.id for c in claims], [c.source_id for c in claims])
+            for claimant, claims in sorted(by_claimant.items())
+        ]
+        party = sorted(c for c, claims in by_claimant.items() if story.is_party(c, (x.source_id for x in claims)))
+        why = [f"party sources ({and_list(party)}) give their own account"] if party and len(party) < len(by_claimant) else []
+        label = story.incidents.by_id[incident].label
+        topic = f"{'cause' if aspect == 'cause' else 'responsibility'}: {label}"
+        found.append(Disagreement(id="", topic=topic, kind="factual", positions=positions, possible_explanations=why, status="unresolved"))
+    return found
+
+
+def _distinct(texts: Iterable[str]) -> list[str]:
+    kept: list[str] = []
+    for text in sorted({" ".join(t.split()) for t in texts if t.strip()}):
+        if not any(fuzz.token_set_ratio(text, k, processor=utils.default_process) >= _SAME_POSITION for k in kept):
+            kept.append(text)
+    return kept
 
 
 def _same_claim(a: Claim, b: Claim) -> bool:

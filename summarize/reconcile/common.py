@@ -7,11 +7,12 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from summarize.aliases import Aliases
-from summarize.claimants import claimant_name, speaks_for_party
+from summarize.aliases import Aliases, is_own_voice, norm_name
+from summarize.claimants import claimant_name, is_unattributed, speaks_for_party
 from summarize.models.briefing import FigureEntry, Position
 from summarize.models.report import FigureClaim, Source, SourceReport
 from summarize.models.vocab import Metric, Population
+from summarize.reconcile.incidents import Incidents, find_incidents
 
 METRICS = ("killed", "injured", "missing", "captured", "displaced", "casualties_unspecified", "other")
 POPULATIONS = ("all", "combatants", "civilians", "unknown")
@@ -28,7 +29,7 @@ NEUTRAL_RENDERING = (
     (("terror", "attack"), "say what happened: attack, shelling, bombing"),
     (("terror", "assault"), "say what happened: attack, shelling, bombing"),
     (("terror",), "name the group, e.g. 'HTS fighters'"),
-    (("regime",), "Syrian government"),
+    (("regime",), "name the government, e.g. 'the government of <country>'"),
     (("liberat",), "captured / took control of"),
     (("massacre",), "describe: X killed in Y, according to Z"),
     (("martyr",), "killed"),
@@ -40,12 +41,17 @@ DEFAULT_RENDERING = "attribute the term to its speaker"
 # Terms that label a party rather than an act: a claimant using one sets its framing against those who do not.
 LABEL_FRAGMENTS = ("terror", "regime", "martyr", "jihad", "mujahid", "extremist")
 TOTALS_RULE = (
-    "ACLED-style conservative total and UCDP-style low: the lowest lower bound among the reported figures; "
-    "UCDP-style high: the highest upper bound. Derived sums, figures without a number and earlier counts of a rising toll are left out. "
+    "ACLED-style conservative total and UCDP-style low: the lowest lower bound among the reported counts; "
+    "UCDP-style high: the highest upper bound. Derived sums, figures without a number, earlier counts of a rising toll, "
+    "revised, withdrawn and denied figures, estimates and projections are left out. "
     "No single best estimate is chosen; UCDP best is left empty: choosing it needs a judgement of source reliability."
 )
 
-Scope = tuple[Metric, Population, str]  # the party is canonical, "" when none
+# What a figure is a count of: incident, basis class, metric, population, party (canonical, "" when none).
+# Figures are compared only within one scope: never across events, or a projection against a count.
+Scope = tuple[str, str, Metric, Population, str]
+BASIS_CLASS = {"counted": "count", "confirmed": "count", "bodies_recovered": "count", "unclear": "count", "estimated": "estimate", "projected": "projection"}
+BASIS_CLASSES = ("count", "estimate", "projection")
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -72,6 +78,22 @@ def amount(e: FigureEntry, words: bool = False) -> str:
     return (WORDS if words else SYMBOL).get(e.qualifier, "") + number
 
 
+def scope_key(story: Story, scope: Scope) -> str:
+    """'killed|all|' for counts of the main incident (the form briefings have always used); other scopes lead with incident and basis."""
+    incident, basis, *rest = scope
+    head = [] if story.is_main(scope) and basis == "count" else [incident, basis]
+    return "|".join([*head, *rest])
+
+
+def scope_label(story: Story, scope: Scope) -> str:
+    incident, basis, metric, population, party = scope
+    label = f"{metric} — {scope_text(story.aliases, population, party)}"
+    if basis != "count":
+        label += f" · {basis}"
+    other = story.incidents.label(incident)
+    return label + (f" · other event: {other}" if other else "")
+
+
 def scope_text(aliases: Aliases, population: str, party: str) -> str:
     members = aliases.group_members(party) if party else None
     if members:
@@ -87,20 +109,37 @@ def ids_of(e: FigureEntry) -> list[str]:
     return e.figure_ids or e.derived_from
 
 
+def spellings(names: Iterable[str]) -> dict[str, str]:
+    """One spelling per folded name (al-Ghaithi, Al-Ghaithi, al Ghaithi): the most used, then the first in sort order."""
+    counts: dict[str, dict[str, int]] = {}
+    for name in (n.strip() for n in names if n and n.strip()):
+        forms = counts.setdefault(norm_name(name), {})
+        forms[name] = forms.get(name, 0) + 1
+    return {key: min(forms, key=lambda f: (-forms[f], f)) for key, forms in counts.items() if key}
+
+
 class Story:
     """The reports, with the lookups every rule needs."""
 
     def __init__(self, reports: Sequence[SourceReport], aliases: Aliases) -> None:
-        self.aliases = aliases
         self.reports = sorted(reports, key=lambda r: r.source.id)
+        named = [n for r in self.reports for f in r.figures for n in (f.attributed_to, f.party, f.status_by, f.cited_via) if n]
+        named += [c.attributed_to for r in self.reports for c in r.claims]
+        self.aliases = aliases.with_spellings(spellings(n for n in named if not is_own_voice(n) and not is_unattributed(n)))
         self.sources: dict[str, Source] = {r.source.id: r.source for r in self.reports}
         self.figures: dict[str, FigureClaim] = {f.id: f for r in self.reports for f in r.figures}
+        self.incidents: Incidents = find_incidents(self.reports)
 
     def claimant(self, name: str, outlet: str) -> str:
         return claimant_name(name, outlet, self.aliases)
 
     def scope(self, f: FigureClaim) -> Scope:
-        return f.metric, f.population, self.aliases.canonical(f.party) if f.party else ""
+        incident = self.incidents.of_figure.get(f.id, "")
+        return incident, BASIS_CLASS[f.basis], f.metric, f.population, self.aliases.canonical(f.party) if f.party else ""
+
+    def is_main(self, scope: Scope) -> bool:
+        main = self.incidents.main
+        return main is not None and scope[0] == main.id
 
     def when(self, source_id: str) -> tuple[dt.date, str]:
         return self.sources[source_id].published or dt.date.max, source_id

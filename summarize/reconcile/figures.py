@@ -1,4 +1,4 @@
-"""Figures, reconciled: entries per claimant and scope, earlier counts, group sums, comparisons, sum checks, numeric disagreements."""
+"""Figures, reconciled: entries per claimant and scope, updates and statuses, group sums, comparisons, sum checks, numeric disagreements."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any, Literal
 
-from summarize.models.briefing import DerivedTotals, Disagreement, FigureComparison, FigureEntry, NotComparable, SumCheck
+from summarize.models.briefing import DerivedTotals, Disagreement, FigureComparison, FigureEntry, SumCheck
 from summarize.models.report import FigureClaim
 from summarize.models.vocab import Metric
 from summarize.reconcile.common import (
     METRIC_WORD,
     METRICS,
     RISING_METRICS,
-    TOTAL_NOUN,
     TOTALS_RULE,
     WORDS,
     Scope,
@@ -23,42 +22,56 @@ from summarize.reconcile.common import (
     ids_of,
     natural,
     position,
-    scope_text,
+    scope_key,
+    scope_label,
     sorted_ids,
 )
+from summarize.reconcile.updates import moment, order_own, status_notes, status_of, time_of_day
 
 
 def _entry_order(e: FigureEntry) -> tuple[Any, ...]:
     return e.published or dt.date.max, e.claimant, e.bounds() or (-1, -1), e.figure_ids, e.derived_from
 
 
-def figure_entries(story: Story, figures: list[FigureClaim]) -> list[FigureEntry]:
+def figure_entries(story: Story, figures: list[FigureClaim], repeats: dict[str, str] | None = None) -> list[FigureEntry]:
+    """One entry per claimant and amount; ``repeats`` gives own-voice figures the claimant they repeat."""
+    repeats = repeats or {}
     grouped: dict[tuple[Any, ...], list[FigureClaim]] = defaultdict(list)
     for f in figures:
         vague = None if (f.value, f.low, f.high) != (None, None, None) else (f.vague_word or "").casefold()
-        grouped[(story.claimant(f.attributed_to, f.reported_by), f.value, f.low, f.high, vague)].append(f)
+        claimant = repeats.get(f.id) or story.claimant(f.attributed_to, f.reported_by)
+        grouped[(claimant, f.value, f.low, f.high, vague)].append(f)
     entries = []
     for (claimant, *_), figs in grouped.items():
         # outlets may hedge one claimant's number differently; the earliest outlet's wording is kept
-        first = min(figs, key=lambda f: (story.when(f.source_id), natural(f.id)))
+        ordered = sorted(figs, key=lambda f: (story.when(f.source_id), natural(f.id)))
+        first, latest = ordered[0], ordered[-1]
+        flagged, status_claims = status_of(story, figs)
         entries.append(
             FigureEntry(
                 claimant=claimant,
-                **first.model_dump(include={"value", "low", "high", "qualifier", "vague_word"}),
-                time_window=next((f.time_window for f in sorted(figs, key=lambda f: story.when(f.source_id)) if f.time_window), None),
+                **first.model_dump(include={"value", "low", "high", "qualifier", "vague_word", "basis"}),
+                time_window=next((f.time_window for f in ordered if f.time_window), None),
                 figure_ids=sorted_ids(f.id for f in figs),
                 reported_by=sorted({f.reported_by for f in figs}),
                 source_ids=sorted({f.source_id for f in figs}),
                 published=min((d for f in figs if (d := story.sources[f.source_id].published)), default=None),
                 as_of=_as_of(story, figs),
+                as_of_text=next((f.as_of for f in reversed(ordered) if f.as_of), None),
+                time_of_day=time_of_day(latest.as_of),
+                status=flagged.status if flagged else "current",
+                status_by=story.aliases.canonical(flagged.status_by) if flagged and flagged.status_by else None,
+                status_claim_ids=sorted_ids(status_claims),
+                cited_via=sorted({story.aliases.canonical(f.cited_via) for f in figs if f.cited_via}),
+                repeated_by=sorted({f.reported_by for f in figs if f.id in repeats}),
             )
         )
     return entries
 
 
 def _as_of(story: Story, figures: list[FigureClaim]) -> dt.date | None:
-    """The latest date a claimant's figure was current: its newest carrier's publication date, unknown if any is undated."""
-    dates = [story.sources[f.source_id].published for f in figures]
+    """The latest day a claimant's figure was current (its as-of text, else its carrier's date); unknown if any carrier is undated."""
+    dates = [moment(story, f) for f in figures]
     return None if None in dates else max(d for d in dates if d is not None)
 
 
@@ -78,7 +91,7 @@ def _mark_earlier(story: Story, metric: str, entries: list[FigureEntry]) -> list
     """
     if metric not in RISING_METRICS:
         return entries
-    dated = [(e, b) for e in entries if e.as_of is not None and (b := e.bounds()) is not None]
+    dated = [(e, b) for e in entries if e.current and e.as_of is not None and (b := e.bounds()) is not None]
     stated = [(e, b) for e, b in dated if not e.derived]
     if not stated:
         return entries
@@ -100,11 +113,11 @@ def _mark_earlier(story: Story, metric: str, entries: list[FigureEntry]) -> list
 
 def derive_groups(story: Story, scopes: dict[Scope, list[FigureEntry]]) -> None:
     """In a group scope someone reports, add each other claimant's sum over the group's members."""
-    for (metric, population, party), entries in scopes.items():
+    for (incident, basis, metric, population, party), entries in scopes.items():
         members = story.aliases.group_members(party) if population == "combatants" and party else None
         if not members:
             continue
-        per_member = [[e for e in scopes.get((metric, population, m), []) if e.value is not None] for m in members]
+        per_member = [[e for e in scopes.get((incident, basis, metric, population, m), []) if e.value is not None and e.current] for m in members]
         claimants = set.intersection(*({e.claimant for e in es} for es in per_member)) - {e.claimant for e in entries}
         for claimant in sorted(claimants):
             parts = [[e for e in es if e.claimant == claimant] for es in per_member]
@@ -121,6 +134,7 @@ def derive_groups(story: Story, scopes: dict[Scope, list[FigureEntry]]) -> None:
                     high=None,
                     qualifier="exact" if all(p.qualifier == "exact" for p in chosen) else "at_least",
                     vague_word=None,
+                    basis=chosen[0].basis,
                     time_window=windows.pop() if len(windows) == 1 else None,
                     figure_ids=[],  # no source states the sum; derived_from points at the figures that do state its parts
                     reported_by=sorted({o for p in chosen for o in p.reported_by}),
@@ -133,26 +147,10 @@ def derive_groups(story: Story, scopes: dict[Scope, list[FigureEntry]]) -> None:
             )
 
 
-def _revisions(entries: list[FigureEntry]) -> tuple[list[str], bool]:
-    """Notes on claimants giving several numbers in one scope, and whether revisions explain every difference."""
-    by_claimant: dict[str, list[FigureEntry]] = defaultdict(list)
-    for e in entries:
-        if not e.derived and e.bounds():
-            by_claimant[e.claimant].append(e)
-    notes, latest, ordered = [], set(), True
-    for claimant, es in sorted(by_claimant.items()):
-        dates = [e.published for e in es]
-        if len(es) > 1 and None not in dates and len(set(dates)) == len(es):
-            notes.append(f"{claimant} revised its figure from {' to '.join(amount(e) for e in es)}")
-        elif len(es) > 1:
-            ordered = False
-            notes.append(f"{claimant} gives {len(es)} figures ({', '.join(amount(e) for e in es)}) and their order is not known")
-        latest.add(es[-1].bounds())
-    return notes, bool(notes) and ordered and len(latest) == 1
-
-
-def _notes(story: Story, entries: list[FigureEntry]) -> list[str]:
+def _notes(story: Story, scope: Scope, entries: list[FigureEntry], own: list[str]) -> list[str]:
     notes = []
+    if scope[1] != "count":
+        notes.append(f"these figures are {scope[1]}s, not counts: never set against counted figures and not used for totals")
     windows: dict[str | None, set[str]] = defaultdict(set)
     places: dict[str, set[str]] = defaultdict(set)
     for e in entries:
@@ -166,83 +164,67 @@ def _notes(story: Story, entries: list[FigureEntry]) -> list[str]:
     if len(places) > 1:
         notes.append("places differ: " + " vs ".join(f"'{p}' ({and_list(sorted(cs))})" for p, cs in sorted(places.items())))
     notes += [f"{e.claimant}'s {e.value} is derived: {e.rule}" for e in entries if e.derived]
-    latest = max((e.as_of for e in entries if e.as_of and not e.earlier and not e.derived and e.bounds()), default=None)
+    latest = max((e.as_of for e in entries if e.as_of and e.current and not e.derived and e.bounds()), default=None)
     for e in entries:
         if e.earlier:
             notes.append(
                 f"{e.claimant}'s {amount(e)} was reported on {e.as_of}, before the {latest} figures, and is lower than all of them: "
                 "an earlier count of a rising toll, not set against them"
             )
-    dates = sorted({e.published for e in entries if e.published and not e.earlier})
+    dates = sorted({e.published for e in entries if e.published and e.current})
     if len(dates) > 1:
         notes.append(f"figures were published on different dates ({', '.join(map(str, dates))}): later ones may be revisions")
-    notes += _revisions(entries)[0]
+    notes += own + status_notes(entries)
+    unlinked = sorted_ids(i for e in entries for i in e.figure_ids if i in story.incidents.unlinked)
+    if unlinked:
+        notes.append(f"{', '.join(unlinked)}: tied to no event by the extraction, counted with the main event")
     return notes + [f"{e.claimant}'s '{amount(e)}' has no number and is not used for min/max" for e in entries if e.bounds() is None]
 
 
 def comparison(story: Story, scope: Scope, entries: list[FigureEntry]) -> FigureComparison:
-    metric, population, party = scope
+    incident, basis, metric, population, party = scope
+    entries, own, unordered = order_own(entries)
     entries = sorted(_mark_earlier(story, metric, entries), key=_entry_order)
-    current = [e for e in entries if not e.earlier]
+    current = [e for e in entries if e.current]
     bounds = [b for e in current if (b := e.bounds())]
     reported = [b for e in current if not e.derived and (b := e.bounds())]
     claimants = len({e.claimant for e in entries})
     low = min((b[0] for b in reported), default=None)
-    totals = DerivedTotals(acled_conservative=low, ucdp_low=low, ucdp_high=max(b[1] for b in reported), rule_text=TOTALS_RULE) if reported else None
+    counts = basis == "count"
+    totals = DerivedTotals(acled_conservative=low, ucdp_low=low, ucdp_high=max(b[1] for b in reported), rule_text=TOTALS_RULE) if reported and counts else None
     return FigureComparison(
-        scope_key="|".join(scope),
+        scope_key=scope_key(story, scope),
+        incident=incident,
+        incident_label=story.incidents.label(incident),
+        basis=basis,  # type: ignore[arg-type]
         metric=metric,
         population=population,
         party=party or None,
-        label=f"{metric} — {scope_text(story.aliases, population, party)}",
+        label=scope_label(story, scope),
         entries=entries,
         claimants=claimants,
         comparable=claimants >= 2,
-        disagreement=len({e.claimant for e in current}) >= 2 and len(set(bounds)) > 1,
+        disagreement=(len({e.claimant for e in current}) >= 2 and len(set(bounds)) > 1) or bool(unordered),
         min=min((b[0] for b in bounds), default=None),
         max=max((b[1] for b in bounds), default=None),
-        notes=_notes(story, entries),
+        notes=_notes(story, scope, entries, own),
         derived=totals,
     )
-
-
-def not_comparable(comparisons: list[FigureComparison]) -> list[NotComparable]:
-    """Counts of a subset (one side's fighters, civilians) that a reader might set against a total of all."""
-    totals = {c.metric: c for c in comparisons if c.population == "all" and not c.party}
-    found = []
-    for c in (c for c in comparisons if c.metric in totals and c.population in ("combatants", "civilians")):
-        total = totals[c.metric]
-        for e in c.entries:
-            # a claimant's own parts stand beside its own total; the sum check covers them
-            if e.bounds() is None or any(t.claimant == e.claimant for t in total.entries):
-                continue
-            others = [t for t in total.entries if t.bounds() not in (None, e.bounds())]
-            if others:
-                subset = f"{c.party or c.population} only vs all {TOTAL_NOUN.get(c.metric, c.metric)}"
-                ids = ids_of(e) + sorted_ids(i for t in others for i in ids_of(t))
-                found.append(NotComparable(figure_ids=ids, claimants=[e.claimant, *sorted({t.claimant for t in others})], reason=f"different scope: {subset}"))
-    for c in comparisons:
-        latest = [t for t in c.entries if not t.earlier and not t.derived and t.bounds() is not None and t.claimant]
-        as_of = max((t.as_of for t in latest if t.as_of), default=None)
-        for e in (e for e in c.entries if e.earlier):
-            later = [t for t in latest if t.as_of == as_of]
-            ids = ids_of(e) + sorted_ids(i for t in later for i in ids_of(t))
-            reason = f"different dates: {e.claimant}'s count of {e.as_of} is lower than every figure of {as_of}, an earlier count of a rising toll"
-            found.append(NotComparable(figure_ids=ids, claimants=[e.claimant, *sorted({t.claimant for t in later} - {e.claimant})], reason=reason))
-    return found
 
 
 def sum_checks(story: Story) -> list[SumCheck]:
     checks: dict[tuple[Any, ...], SumCheck] = {}
     for report in story.reports:
-        by_claimant: dict[tuple[str, Metric], list[FigureClaim]] = defaultdict(list)
+        by_claimant: dict[tuple[str, str, str, Metric], list[FigureClaim]] = defaultdict(list)
         for f in sorted(report.figures, key=lambda f: natural(f.id)):
-            by_claimant[(story.claimant(f.attributed_to, f.reported_by), f.metric)].append(f)
-        for (claimant, metric), figs in sorted(by_claimant.items()):
+            if f.status == "current":
+                incident, basis, *_ = story.scope(f)
+                by_claimant[(story.claimant(f.attributed_to, f.reported_by), incident, basis, f.metric)].append(f)
+        for (claimant, _incident, _basis, metric), figs in sorted(by_claimant.items()):
             parts: dict[str, FigureClaim] = {}
             for f in figs:
                 if f.population == "civilians" or (f.population == "combatants" and f.party):
-                    parts.setdefault(story.scope(f)[2] or "civilians", f)
+                    parts.setdefault(story.scope(f)[4] or "civilians", f)
             for party in list(parts):
                 members = story.aliases.group_members(party)
                 if members and all(m in parts for m in members):
@@ -274,24 +256,23 @@ def sum_checks(story: Story) -> list[SumCheck]:
 def _statement(story: Story, e: FigureEntry, word: str) -> str:
     details = [e.time_window] if e.time_window else []
     if e.derived:
-        details.append("derived: " + " + ".join(f"{story.figures[i].value} {story.scope(story.figures[i])[2]}" for i in e.derived_from))
+        details.append("derived: " + " + ".join(f"{story.figures[i].value} {story.scope(story.figures[i])[4]}" for i in e.derived_from))
     return f"{amount(e)} {word}" + (f" ({'; '.join(details)})" if details else "")
 
 
 def numeric_disagreements(story: Story, comparisons: list[FigureComparison]) -> list[Disagreement]:
     found = []
     for c in comparisons:
-        revisions, explained = _revisions(c.entries)
-        if not (c.disagreement or revisions):
+        if not c.disagreement:
             continue
         word = METRIC_WORD.get(c.metric, c.metric)
-        current = [e for e in c.entries if not e.earlier]  # earlier counts are explained in the notes, not set against
+        current = [e for e in c.entries if e.current]  # earlier, replaced and withdrawn figures are explained in the notes
         positions = [position(e.claimant, _statement(story, e, word), ids_of(e), e.source_ids) for e in current]
         party = sorted({e.claimant for e in current if story.is_party(e.claimant, e.source_ids)})
         independent = sorted({e.claimant for e in current} - set(party))
         explanations = list(c.notes)
         if party and independent:
             explanations.append(f"party source vs independent: {and_list(party)} (party) vs {and_list(independent)} (independent)")
-        status: Literal["explained", "unresolved"] = "explained" if explained else "unresolved"
+        status: Literal["explained", "unresolved"] = "unresolved"
         found.append(Disagreement(id="", topic=c.label, kind="numeric", positions=positions, possible_explanations=explanations, status=status))
     return found

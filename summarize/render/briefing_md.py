@@ -6,7 +6,7 @@ from summarize.models.briefing import Briefing, FigureComparison, Sentence
 from summarize.render.escape import md_block as _line
 from summarize.render.escape import md_cell as _cell
 from summarize.render.escape import md_inline as _md
-from summarize.render.reports import format_value
+from summarize.render.reports import entry_flags, format_value
 
 
 def _failure(text: str) -> str:
@@ -31,6 +31,10 @@ def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[st
         status = "disagreement"
     elif any(e.earlier for e in c.entries):
         status = "later figures supersede earlier counts of a rising toll"
+    elif any(e.superseded for e in c.entries):
+        status = "one claimant, which updated its figure"
+    elif any(e.status != "current" for e in c.entries):
+        status = "figures revised, withdrawn or denied are not set against current ones"
     elif c.comparable:
         status = "agreement"
     else:
@@ -39,17 +43,12 @@ def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[st
     lines += ["| claimant | value | time window | carried by | figures |", "|---|---|---|---|---|"]
     for e in c.entries:
         value = _cell(format_value(e.value, e.low, e.high, e.qualifier, e.vague_word))
-        if e.earlier:
-            value += f" (earlier count, {_cell(e.as_of)})"
-        if e.derived_from:
-            value += f" (derived: {_cell(e.rule)})"
+        value += "".join(f" ({_cell(flag)})" for flag in entry_flags(e))
         carried = ", ".join(f"{_cell(source_names.get(s, s))} [{_cell(refs.get(s, s))}]" for s in e.source_ids)
         ids = ", ".join(e.derived_from or e.figure_ids)
-        lines.append(
-            f"| {_cell(e.claimant)} | {value} | {_cell(e.time_window or 'not stated')} | {carried} | {_cell(ids)} |"
-        )
+        lines.append(f"| {_cell(e.claimant)} | {value} | {_cell(e.time_window or 'not stated')} | {carried} | {_cell(ids)} |")
     lines.append("")
-    if c.derived and sum(1 for e in c.entries if not e.derived_from and not e.earlier) >= 2:
+    if c.derived and sum(1 for e in c.entries if not e.derived_from and e.current) >= 2:
         d = c.derived
         lines.append(
             f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {_md(d.rule_text)}"
@@ -82,7 +81,17 @@ def briefing_markdown(b: Briefing) -> str:
     if b.key_points:
         lines += ["## Key points", ""] + [f"- {_line(s.text)}{_cite(s, refs)}" for s in b.key_points] + [""]
     if rec.comparisons:
-        lines += ["## Figures by scope", "", "Figures are compared only within one scope (what is counted, whose dead, which side).", ""]
+        lines += [
+            "## Figures by scope",
+            "",
+            "Figures are compared only within one scope: the same event, what is counted, whose dead, which side, and counts apart from estimates "
+            "and projections.",
+            "",
+        ]
+        others = [i for i in rec.incidents if not i.main]
+        if others:
+            lines += ["Other events the sources mention, whose figures are listed apart:", ""]
+            lines += [f"- {_line(i.label)} ({_md(', '.join(refs.get(s, s) for s in i.source_ids))})" for i in others] + [""]
         for c in rec.comparisons:
             lines += _comparison(c, refs, names)
     if rec.disagreements:
@@ -128,9 +137,7 @@ def briefing_markdown(b: Briefing) -> str:
         )
         cited = "" if s.cited else " — **not cited in the text**"
         url = " " + _md(s.url) if s.url else ""
-        lines.append(
-            f"- [{refs[s.id]}] {_md(s.outlet or s.id)}: {_md(s.title or s.id)} ({meta}; {s.claims} claims, {s.figures} figures){url}{cited}"
-        )
+        lines.append(f"- [{refs[s.id]}] {_md(s.outlet or s.id)}: {_md(s.title or s.id)} ({meta}; {s.claims} claims, {s.figures} figures){url}{cited}")
     lines += ["", "## Checks", ""]
     lines += [f"- {'✓' if c.passed else '✗'} **{_md(c.name)}**: {_md(c.detail)}" + "".join(f"\n  - {_failure(x)}" for x in c.failures) for c in b.checks]
     if b.removed:

@@ -20,7 +20,7 @@ from pathlib import Path
 from summarize.models.briefing import Briefing, FigureComparison, Sentence
 from summarize.models.report import CheckResult, Evidence, ExtractionOutput, Provenance, Source, SourceReport
 from summarize.render.chart import chart_svg
-from summarize.render.reports import figure_scope, figure_value, format_value
+from summarize.render.reports import entry_flags, figure_scope, figure_value, format_value
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -211,7 +211,6 @@ def _provenance(p: Provenance) -> str:
 # --- figure chart ---------------------------------------------------------------------------------
 
 
-
 # --- briefing -------------------------------------------------------------------------------------
 
 
@@ -241,16 +240,18 @@ def _comparison(c: FigureComparison, n: int, a: _Anchors) -> str:
     status = "one claimant, which revised its figure" if not c.comparable and len(c.entries) > 1 else status
     if not c.disagreement and any(e.earlier for e in c.entries):
         status = "later figures supersede earlier counts of a rising toll"
+    elif not c.disagreement and any(e.superseded for e in c.entries):
+        status = "one claimant, which updated its figure"
     rows = []
     for e in c.entries:
         # "≥ 153" must not break after its sign in a narrow column
         value = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word).replace(" ", "\u00a0")
-        value += (f" (earlier count, {e.as_of})" if e.earlier else "") + (f" (derived: {e.rule})" if e.derived else "")
+        value += "".join(f" ({flag})" for flag in entry_flags(e))
         carried = ", ".join(f"{a.outlets.get(s, s)} [{a.ref(s)}]" for s in e.source_ids)
         rows.append([_e(e.claimant), _e(value), _e(e.time_window or "not stated"), _e(carried), _links(e.derived_from or e.figure_ids, a)])
     html = [f"<h3>{_e(c.label)}</h3>", f'<p class="note">{c.claimants} independent claimant(s); {status}.</p>', chart_svg(c, n)]
     html.append(_table(["claimant", "value", "time window", "carried by", "figures"], rows, "Details per claimant"))
-    if c.derived and sum(1 for e in c.entries if not e.derived and not e.earlier) >= 2:
+    if c.derived and sum(1 for e in c.entries if not e.derived and e.current) >= 2:
         d = c.derived
         derived = f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {d.rule_text}"
         html.append(f'<p class="note">{_e(derived)}</p>')

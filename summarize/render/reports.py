@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+from summarize.models.briefing import FigureEntry
 from summarize.models.report import ExtractionOutput, FigureClaim, SourceReport
 from summarize.render.escape import md_block, md_cell, md_inline
 
@@ -28,6 +29,26 @@ def format_value(value: int | None, low: int | None, high: int | None, qualifier
     return prefix + number
 
 
+def entry_flags(e: FigureEntry) -> list[str]:
+    """What a reader must know before setting an entry against others: when, replaced or withdrawn, how counted, relayed."""
+    flags = []
+    if e.earlier:
+        flags.append(f"earlier count, {e.as_of}")
+    if e.superseded:
+        flags.append(f"replaced by its later figure; as of {e.as_of_text or e.as_of}")
+    elif e.as_of_text:
+        flags.append(f"as of {e.as_of_text}")
+    if e.status != "current":
+        flags.append(e.status.upper() + (f" by {e.status_by}" if e.status_by else ""))
+    if e.basis not in ("counted", "unclear"):
+        flags.append(e.basis.replace("_", " "))
+    if e.cited_via:
+        flags.append(f"via {', '.join(e.cited_via)}")
+    if e.derived_from:
+        flags.append(f"derived: {e.rule}")
+    return flags
+
+
 def figure_value(f: FigureClaim) -> str:
     return format_value(f.value, f.low, f.high, f.qualifier, f.vague_word)
 
@@ -39,15 +60,26 @@ def figure_scope(f: FigureClaim) -> str:
         parts.append(f.time_window)
     if f.place:
         parts.append(f"in {f.place}")
+    if f.basis not in ("counted", "unclear"):
+        parts.append(f.basis.replace("_", " "))
+    if f.as_of:
+        parts.append(f"as of {f.as_of}")
+    if f.status != "current":
+        parts.append(f.status.upper() + (f" by {f.status_by}" if f.status_by else ""))
+    if f.cited_via:
+        parts.append(f"via {f.cited_via}")
     return ", ".join(parts)
 
 
 def report_markdown(report: SourceReport) -> str:
     s = report.source
     lines = [f"## {md_block(s.title or s.id)}", ""]
-    meta = [("source id", s.id), ("outlet", s.outlet), ("type", s.outlet_type), ("published", s.published), ("url", s.url), ("sha256", s.sha256[:16] + "…")]
+    published = s.published or s.published_period or (f"unknown ('{s.published_as_written}')" if s.published_as_written else None)
+    meta = [("source id", s.id), ("outlet", s.outlet), ("type", s.outlet_type), ("published", published), ("url", s.url), ("sha256", s.sha256[:16] + "…")]
     lines.append(md_block(" · ".join(f"{k}: {v}" for k, v in meta if v not in (None, "unknown"))))
     lines.append("")
+    if s.warnings:
+        lines += [f"> ⚠ {md_block(w)}" for w in s.warnings] + [""]
     if report.events:
         lines += ["### Events", "", "| id | type | date | where | status | summary |", "|---|---|---|---|---|---|"]
         for e in report.events:
@@ -56,9 +88,7 @@ def report_markdown(report: SourceReport) -> str:
             else:
                 when = f"“{_cell(e.date_as_written)}” (unresolved)" if e.date_as_written else "not stated"
             where = "; ".join(_cell(loc.name) for loc in e.locations)
-            lines.append(
-                f"| {_cell(e.id)} | {_cell(e.event_type)} / {_cell(e.sub_event_type)} | {when} | {where} | {_cell(e.status)} | {_cell(e.summary)} |"
-            )
+            lines.append(f"| {_cell(e.id)} | {_cell(e.event_type)} / {_cell(e.sub_event_type)} | {when} | {where} | {_cell(e.status)} | {_cell(e.summary)} |")
         lines.append("")
     if report.figures:
         lines += ["### Figures", "", "| id | value | scope | said by | reported by | quote |", "|---|---|---|---|---|---|"]
