@@ -108,14 +108,12 @@ def test_header_with_no_body_is_empty(tmp_path: Path) -> None:
     assert "h.txt" in message and "is empty" in message
 
 
-def test_unparseable_published_date_names_file_and_value(tmp_path: Path) -> None:
+def test_unparseable_published_date_is_read_as_unknown_with_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path / "dated.txt", "published: last Tuesday\n\n" + ARTICLE)
-    item, error, message = only_failure(path)
-    assert item == str(path)
-    assert error == "invalid_field"
-    assert "dated.txt" in message and "last Tuesday" in message
-    with pytest.raises(InputError, match="last Tuesday"):
-        read_path(path)
+    [source] = read_path(path)
+    assert (source.published, source.published_precision, source.published_as_written) == (None, "unknown", "last Tuesday")
+    assert source.text == ARTICLE
+    assert any("'last Tuesday' is not a date" in w for w in source.warnings)
 
 
 def test_unknown_outlet_type_is_refused() -> None:

@@ -414,9 +414,12 @@ def _in_english(text: str) -> str:
     return _SAME_MONTH_TWICE.sub(r"\1", " ".join(text.split()))
 
 
-def resolve_date(as_written: str | None, published: dt.date | None) -> ResolvedDate:
+def resolve_date(as_written: str | None, published: dt.date | None, period: str | None = None) -> ResolvedDate:
     """Resolve ``as_written`` to a span; relative expressions only against ``published``.
 
+    ``period`` ('YYYY-MM' or 'YYYY', ``Source.published_period``) is used only without ``published``: a
+    day and month with no year ('on 27 November') then takes the year every day of that period gives it,
+    and stays unresolved when they disagree; relative expressions stay unresolved, the note saying why.
     English, French and Arabic expressions are read (the latter two through ``_in_english``)."""
     if as_written is None or not as_written.strip():
         return _unknown("no date given")
@@ -427,5 +430,33 @@ def resolve_date(as_written: str | None, published: dt.date | None) -> ResolvedD
     text = _in_english(text)
     for rule in _RULES:
         if (result := rule(text, shown, published)) is not None:
-            return result
+            span = _period_span(period) if published is None and result.start is None else None
+            return result if span is None else _within_period(rule, text, shown, span, period or "", result)
     return _unknown(f"could not read a date from '{shown}'")
+
+
+def _period_span(period: str | None) -> Pair | None:
+    try:
+        if period and re.fullmatch(r"\d{4}-\d{2}", period):
+            return _month_span(int(period[:4]), int(period[5:]))
+        if period and re.fullmatch(r"\d{4}", period):
+            return dt.date(int(period), 1, 1), dt.date(int(period), 12, 31)
+    except ValueError:
+        pass
+    return None
+
+
+def _within_period(rule: Rule, text: str, shown: str, span: Pair, period: str, result: ResolvedDate) -> ResolvedDate:
+    """Publication known only to a month or a year: a date without a year resolves when it does for every day of it."""
+    what = "month" if len(period) == 7 else "year"
+    if rule is _without_year:
+        early, late = rule(text, shown, span[0]), rule(text, shown, span[1])
+        if early is None or late is None or early.start is None or early.end is None:
+            return early or result  # a day that does not exist
+        if (early.start, early.end) == (late.start, late.end):
+            note = f"'{shown}' given the year {early.end.year}, the latest not after publication in {period} (only the {what} is known)"
+            return _span(early.start, early.end, note + _weekday_mismatch(text, early.start, early.end) + ".")
+        return _unknown(f"'{shown}' has no year, and publication known only to the {what} ({period}) leaves two years possible; left unresolved.")
+    if "no publication date" not in result.note:
+        return result
+    return _unknown(f"{result.note} The publication date is known only to the {what} ({period}).")

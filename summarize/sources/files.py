@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from summarize.errors import InputError
 from summarize.models.report import FailedItem, Source
-from summarize.sources.article import HEADER_KEYS, HTML_SUFFIXES, SUPPORTED, TEXT_KEYS, build_source, is_url, parse_article, source_id_for
+from summarize.sources.article import ALIASES, HEADER_KEYS, HTML_SUFFIXES, SUPPORTED, TEXT_KEYS, build_source, is_url, parse_article, same_value, source_id_for
 from summarize.sources.decode import decode_bytes, input_error, normalise_text
 
 logger = logging.getLogger(__name__)
@@ -260,17 +260,26 @@ def _record_source(value: object, *, label: str, default_id: str, path: str) -> 
     if not text.strip():
         raise input_error("empty", label, "has an empty 'text' field")
     fields: dict[str, str] = {}
-    for key in sorted(HEADER_KEYS & value.keys()):
-        field = value[key]
-        if key == "id" and isinstance(field, int) and not isinstance(field, bool):
-            field = str(field)
-        if field is None:
+    warnings: list[str] = []
+    # The field's own name first, then its aliases ('date' for 'published'): the first one given wins.
+    for key in [*sorted(HEADER_KEYS & value.keys()), *sorted(ALIASES.keys() & value.keys())]:
+        field, given = ALIASES.get(key, key), value[key]
+        if key == "id" and isinstance(given, int) and not isinstance(given, bool):
+            given = str(given)
+        if given is None:
             continue
-        if not isinstance(field, str):
-            raise input_error("invalid_field", label, f"field {key!r} must be a string, not {type(field).__name__}")
-        if field.strip():
-            fields[key] = field.strip()
-    return build_source(text, fields, default_id=default_id, path=path, item=label)
+        if field == "published" and not isinstance(given, str):
+            # A publication date never refuses a record: 2024 is a year; anything else is read as written, and left unknown.
+            given = str(given) if isinstance(given, int) and not isinstance(given, bool) else json.dumps(given)
+        if not isinstance(given, str):
+            raise input_error("invalid_field", label, f"field {key!r} must be a string, not {type(given).__name__}")
+        if not given.strip():
+            continue
+        if field not in fields:
+            fields[field] = given.strip()
+        elif not same_value(field, fields[field], given):
+            warnings.append(f"field {key!r} repeats {field!r}: kept {fields[field]!r}, and ignored {given.strip()!r}")
+    return build_source(text, fields, default_id=default_id, path=path, item=label, warnings=warnings)
 
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import datetime as dt
 import logging
 import re
 from pathlib import Path, PurePosixPath
@@ -102,7 +101,7 @@ def read_html(data: str, *, name: str, path: str | None, url: str | None = None)
         "title": document.title,
         "url": page_url,
         "outlet": document.sitename or _host(page_url),
-        "published": _date(document.date, item),
+        "published": document.date,  # read like a header's published: value (left unknown, with a warning, if it cannot be)
         "language": _language(tree),
     }
     return build_source(body, {k: v.strip() for k, v in fields.items() if v and v.strip()}, default_id=page_id(name), path=path, item=item)
@@ -214,16 +213,6 @@ def _same(a: str, b: str) -> bool:
 def _host(url: str | None) -> str | None:
     host = urlsplit(url).hostname if url else None
     return host.removeprefix("www.") if host else None
-
-
-def _date(value: str | None, item: str) -> str | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10]).isoformat()
-    except ValueError:
-        logger.warning("%s: ignoring the page's publication date %r (not a date)", item, value)
-        return None
 
 
 __all__ = [
