@@ -69,6 +69,39 @@ def detect_profile(base_url: str | None) -> str:
     return by_port.get(parts.port or 0, "generic")
 
 
+# Query parameters that carry a credential: a base URL holding one is refused like one with user info.
+_CREDENTIAL_PARAMS = frozenset(
+    {"key", "api-key", "api_key", "apikey", "x-api-key", "access_token", "token", "auth", "authorization", "secret", "client_secret", "password", "sig"}
+    | {"signature"}
+)
+
+
+def _url_credentials(base_url: str) -> str | None:
+    """What kind of credential ``base_url`` carries ('user info', 'a key in the query'), if any; never the credential."""
+    parts = urlsplit(base_url)
+    if "@" in parts.netloc:
+        return "user info (user:password@)"
+    names = {pair.split("=", 1)[0].strip().lower() for pair in parts.query.replace(";", "&").split("&") if pair}
+    if names & _CREDENTIAL_PARAMS:
+        return "a credential in the query string"
+    return None
+
+
+def refuse_url_credentials(base_url: str | None, origin: str = "the base URL") -> None:
+    """A ConfigError when ``base_url`` carries credentials. Refused, not stripped: httpx would send user info as Basic
+    auth in place of the Bearer key, and a URL is written into verbose logs, errors and cassettes. The message shows
+    the URL's scheme, host and path only, so the credential is never printed."""
+    if not base_url or (kind := _url_credentials(base_url)) is None:
+        return
+    parts = urlsplit(base_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    shown = f"{parts.scheme}://{'***@' if '@' in parts.netloc else ''}{host}{parts.path}{'?***' if parts.query else ''}"
+    raise ConfigError(
+        f"{origin} carries {kind}: {shown}; credentials in the URL are refused, because they would replace the API key "
+        "and end up in logs and recordings. Remove them from the URL and put the key in OPENAI_API_KEY (sent as a Bearer token)"
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     model: str = DEFAULT_MODEL
@@ -90,6 +123,14 @@ class Settings:
     prompts_dir: Path | None = None
     record: Path | None = None
     replay: Path | None = None
+
+    def __post_init__(self) -> None:
+        refuse_url_credentials(self.base_url)  # Settings built directly by library users too
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential these settings send, for redaction: registered before the first request."""
+        return tuple(s for s in (self.api_key,) if s)
 
     @property
     def endpoint_host(self) -> str:
@@ -145,6 +186,7 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
 
     base_url = given.get("base_url") or env.get("OPENAI_BASE_URL") or None
+    refuse_url_credentials(str(base_url) if base_url else None, "--base-url" if given.get("base_url") else "OPENAI_BASE_URL")
     profile = str(given.get("profile") or env.get("SUMMARIZE_PROFILE") or detect_profile(str(base_url) if base_url else None))
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")

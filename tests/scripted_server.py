@@ -16,6 +16,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +34,8 @@ CREATED = 1732780800
 MODEL_ID = "scripted-model"
 SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
 
-_Kind = Literal["answer", "text", "refusal", "truncated", "error", "reset", "invalid_json", "html", "empty_choices"]
+_Kind = Literal["answer", "text", "refusal", "truncated", "content_filter", "error", "reset", "invalid_json", "html", "empty_choices"]
+_COMPUTED = "computed"  # Reply.usage's default: the server counts the tokens itself
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class Reply:
     code_str: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    usage: str = _COMPUTED  # the usage object as JSON ("null" sends null), "" leaves the key out, _COMPUTED counts
+    served_model: str = ""  # the model the completion says answered; "" echoes the requested one
+    trickle: float = 0.0  # seconds between bytes: the response goes out one byte at a time
+    trickle_for: float = 0.0  # ... for at most this long, then the rest at once (0: to the end)
+    trickle_headers: bool = False  # trickle from the status line on, not only the body
 
     @staticmethod
     def answer(obj: dict[str, Any] | list[Any] | str) -> Reply:
@@ -65,6 +72,11 @@ class Reply:
     @staticmethod
     def truncated(partial: str) -> Reply:
         return Reply("truncated", partial)
+
+    @staticmethod
+    def content_filter(partial: str = "") -> Reply:
+        """An answer stopped by the provider's content filter (``finish_reason=content_filter``)."""
+        return Reply("content_filter", partial)
 
     @staticmethod
     def status(
@@ -103,6 +115,17 @@ class Reply:
 
     def after(self, seconds: float) -> Reply:
         return replace(self, delay=seconds)
+
+    def with_usage(self, usage: object = None, *, absent: bool = False) -> Reply:
+        """Send ``usage`` as the completion's usage object as it is (None sends null), or leave the key out."""
+        return replace(self, usage="" if absent else json.dumps(usage))
+
+    def served_as(self, model: str) -> Reply:
+        return replace(self, served_model=model)
+
+    def trickled(self, every: float, *, at_most: float = 0.0, headers: bool = False) -> Reply:
+        """Send the response one byte every ``every`` seconds (for at most ``at_most`` seconds, then the rest at once)."""
+        return replace(self, trickle=every, trickle_for=at_most, trickle_headers=headers)
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -155,7 +178,7 @@ def _usage(body: Mapping[str, Any], payload: str) -> dict[str, Any]:
 def _completion(reply: Reply, body: Mapping[str, Any], n: int) -> dict[str, Any]:
     completion_id = f"chatcmpl-scripted-{n:04d}"
     message: dict[str, Any] = {"role": "assistant", "content": None}
-    finish = "length" if reply.kind == "truncated" else "stop"
+    finish = {"truncated": "length", "content_filter": "content_filter"}.get(reply.kind, "stop")
     target = None if reply.kind in ("text", "refusal") else _tool_target(body)
     if target is not None:
         name, named = target
@@ -164,7 +187,7 @@ def _completion(reply: Reply, body: Mapping[str, Any], n: int) -> dict[str, Any]
         message["tool_calls"] = [{"id": f"call_{digest}", "type": "function", "function": call}]
         # OpenAI ends a call forced by name with "stop", and auto/required calls with
         # "tool_calls" (measured in vllm-project/vllm#25054; recordings show the latter).
-        if reply.kind != "truncated" and not named:
+        if reply.kind not in ("truncated", "content_filter") and not named:
             finish = "tool_calls"
     elif reply.kind != "refusal":
         message["content"] = reply.payload
@@ -172,16 +195,21 @@ def _completion(reply: Reply, body: Mapping[str, Any], n: int) -> dict[str, Any]
     message["annotations"] = []
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
     empty = reply.kind == "empty_choices"
-    return {
+    completion = {
         "id": completion_id,
         "object": "chat.completion",
         "created": CREATED,
-        "model": body.get("model", MODEL_ID),
+        "model": reply.served_model or body.get("model", MODEL_ID),
         "choices": [] if empty else [choice],
         "usage": _usage(body, "" if empty else reply.payload),
         "service_tier": "default",
         "system_fingerprint": "fp_scripted",
     }
+    if reply.usage == "":
+        del completion["usage"]
+    elif reply.usage != _COMPUTED:
+        completion["usage"] = json.loads(reply.usage)
+    return completion
 
 
 # The END line must repeat the BEGIN digest, so a forged END inside an article does not
@@ -237,7 +265,8 @@ def sequence_then(replies: Sequence[Reply], then: Responder) -> Responder:
 class ScriptedServer:
     """Serves scripted replies from a daemon thread while used as a context manager."""
 
-    def __init__(self, responder: Responder | Sequence[Reply]) -> None:
+    def __init__(self, responder: Responder | Sequence[Reply], *, models_reply: Reply | None = None) -> None:
+        self.models_reply = models_reply  # answers GET /v1/models instead of the model list (an error status, say)
         if callable(responder):
             self._responder: Responder = responder
         else:
@@ -298,6 +327,9 @@ class ScriptedServer:
         except Exception as exc:  # a responder bug should fail the test, legibly
             log.exception("scripted responder raised")
             reply = Reply.status(500, f"responder raised {type(exc).__name__}: {exc}")
+        return self._chat_reply(reply, body)
+
+    def _chat_reply(self, reply: Reply, body: Mapping[str, Any] | None = None) -> tuple[int, str, bytes, Reply]:
         if reply.kind == "error":
             payload = _error_body(reply.payload, reply.err_type, reply.code_str)
             return reply.status_code, "application/json", payload, reply
@@ -318,7 +350,7 @@ class ScriptedServer:
         with self._lock:
             self._completions += 1
             n = self._completions
-        return 200, "application/json", _json_bytes(_completion(reply, body, n)), reply
+        return 200, "application/json", _json_bytes(_completion(reply, body or {}, n)), reply
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -379,6 +411,12 @@ class _Handler(BaseHTTPRequestHandler):
                 if reply.kind == "html":
                     extra = []  # a gateway answers for the API, without its headers
                 extra += list(reply.headers)
+                if reply.trickle:
+                    self._trickle(status, [("content-type", ctype), *extra], payload, reply)
+                    return
+        elif self.command == "GET" and path == "/v1/models" and owner.models_reply is not None:
+            status, ctype, payload, _ = owner._chat_reply(owner.models_reply)
+            extra += list(owner.models_reply.headers)
         elif self.command == "GET" and path == "/v1/models":
             model = {"id": MODEL_ID, "object": "model", "created": CREATED}
             models = {"object": "list", "data": [{**model, "owned_by": "scripted"}]}
@@ -402,6 +440,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:  # the client gave up first, e.g. its read timeout fired
             self.close_connection = True
+
+    def _trickle(self, status: int, headers: list[tuple[str, str]], body: bytes, reply: Reply) -> None:
+        """The response one byte at a time (from the status line on, or the body only), as a stalled upstream sends it."""
+        head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode()
+        head += b"".join(f"{k}: {v}\r\n".encode() for k, v in [*headers, ("content-length", str(len(body)))]) + b"\r\n"
+        data, slow_from = head + body, 0 if reply.trickle_headers else len(head)
+        stopping = self.server.owner._stopping
+        started = time.monotonic()
+        try:
+            self.wfile.write(data[:slow_from])
+            self.wfile.flush()
+            for i in range(slow_from, len(data)):
+                if stopping.is_set() or (reply.trickle_for and time.monotonic() - started >= reply.trickle_for):
+                    self.wfile.write(data[i:])
+                    break
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                stopping.wait(reply.trickle)
+        except OSError:  # the client gave up: its deadline fired
+            pass
+        self.close_connection = True
 
     def _reset(self) -> None:
         self.close_connection = True

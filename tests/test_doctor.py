@@ -15,6 +15,7 @@ from scripted_server import Reply, ScriptedServer
 from summarize.cli import doctor
 from summarize.cli import main as cli
 from summarize.config import load_settings
+from summarize.llm.prompts import load_prompt
 
 PROBE_OK = {"answer": "ok", "number": 7}
 
@@ -62,10 +63,11 @@ def test_configuration_lists_budgets_prompts_and_replay_state(capsys: pytest.Cap
     with ScriptedServer(lambda _body: Reply.answer(PROBE_OK)) as server:
         _, out, _ = _doctor(["--base-url", server.url, "--max-reasks", "1", "--timeout", "30", "--model", "m"], capsys)
     assert "profile     generic (detected from the base URL)" in out
-    assert "timeout     30s per request" in out
+    assert "timeout     30s per request, the whole answer included" in out
     assert "4 transport retries" in out and "1 validation re-asks" in out
     assert "prices      not set: cost is reported as unknown" in out
-    assert "extract v1 sha256:" in out and "brief v1 sha256:" in out
+    versions = {name: load_prompt(name).version for name in ("extract", "brief")}  # the bundled templates' own versions
+    assert f"extract v{versions['extract']} sha256:" in out and f"brief v{versions['brief']} sha256:" in out
     assert "record      off" in out and "replay      off" in out
     assert "model m not among the 1 listed (scripted-model)" in out, "an unlisted model is reported, not failed"
 
@@ -158,13 +160,23 @@ def test_replaying_a_cassette_without_probes_says_so(capsys: pytest.CaptureFixtu
     assert "✗ structured output: cassette mismatch" in out
 
 
-def test_credentials_in_the_base_url_are_not_shown(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_in_the_base_url_are_refused_not_shown(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Refused as a configuration error before any probe (tests/test_hardening_endpoint.py covers every command).
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     port = _closed_port()
-    code, out, err = _doctor(["--base-url", f"http://user:hunter2secret@127.0.0.1:{port}/openai/v1?api-key=zzzsecret"], capsys)
+    for url in (f"http://user:hunter2secret@127.0.0.1:{port}/openai/v1", f"http://127.0.0.1:{port}/openai/v1?api-key=zzzsecret"):
+        code, out, err = _doctor(["--base-url", url], capsys)
+        assert code == 2
+        assert "hunter2secret" not in out + err and "zzzsecret" not in out + err
+        assert f"127.0.0.1:{port}/openai/v1" in err and "refused" in err and "OPENAI_API_KEY" in err
+
+
+def test_the_endpoint_shown_has_no_query_string(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    port = _closed_port()
+    code, out, _ = _doctor(["--base-url", f"http://127.0.0.1:{port}/openai/v1?tenant=blue"], capsys)
     assert code == 3
-    assert "hunter2secret" not in out + err and "zzzsecret" not in out + err
-    assert f"endpoint    http://127.0.0.1:{port}/openai/v1" in out
+    assert f"endpoint    http://127.0.0.1:{port}/openai/v1\n" in out
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,16 @@ FAULTS: list[Fault] = [
         waits=0.5,
         timeout=0.5,
     ),
+    Fault(
+        "answer trickling one byte at a time",
+        (Reply.answer({"events": []}).trickled(0.2, at_most=6.0),),
+        "cut off at the --timeout deadline (1 s here), which covers the whole answer, then retried",
+        2,
+        1,
+        "the good answer",
+        waits=1.0,
+        timeout=1.0,
+    ),
     Fault("invalid JSON body", (Reply.invalid_json(),), "retried as a transport error (a garbled body is the gateway's fault)", 2, 1, "the good answer"),
     Fault("HTML error page (502)", (Reply.html_error(502),), "retried as a 5xx", 2, 1, "the good answer"),
     Fault("HTML page with 200", (Reply.html_error(200),), "retried as a body that is not JSON (a proxy or login page)", 2, 1, "the good answer"),
@@ -105,6 +115,16 @@ FAULTS: list[Fault] = [
         "the refusal",
         "refusal",
         "the model refused: I can't help with that.",
+    ),
+    Fault(
+        "content filter (finish_reason=content_filter)",
+        (Reply.content_filter('{"events": [{"summ'),),
+        "a refusal: fails at once, never re-asked",
+        1,
+        1,
+        "the filtered answer",
+        "refusal",
+        "the endpoint's content filter stopped the answer (finish_reason=content_filter)",
     ),
     Fault(
         "context length exceeded (400)",
@@ -196,7 +216,7 @@ FAULTS: list[Fault] = [
 ]
 
 # Reply kinds that carry a completion with usage: their tokens count.
-_ANSWERED = {"answer", "text", "refusal", "truncated", "empty_choices"}
+_ANSWERED = {"answer", "text", "refusal", "truncated", "content_filter", "empty_choices"}
 
 
 class Tally:
@@ -214,7 +234,8 @@ class Tally:
         return reply
 
     def tokens(self) -> int:
-        counted = [_usage(body, "" if r.kind == "empty_choices" else r.payload) for body, r in self.served if r.kind in _ANSWERED]
+        # a trickled answer is cut off before it is read whole: nothing of it is counted
+        counted = [_usage(body, "" if r.kind == "empty_choices" else r.payload) for body, r in self.served if r.kind in _ANSWERED and not r.trickle]
         return sum(u["prompt_tokens"] + u["completion_tokens"] for u in counted)
 
 

@@ -261,6 +261,18 @@ def test_doctor_does_not_echo_a_rejected_key(monkeypatch: pytest.MonkeyPatch, ca
     assert not leaks(stdout + stderr)
 
 
+def test_a_fresh_doctor_process_does_not_echo_a_rejected_key(tmp_path: Path) -> None:
+    # In this test process KEY is long registered by earlier tests; from the shell, the doctor's first request
+    # (GET /models, before any model client exists) must already find it registered.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZE_"))}
+    env |= {"OPENAI_API_KEY": KEY, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
+    with ScriptedServer(rejecting) as server, AccountProxy(server.url, refuse_key=True) as proxy:
+        command = [sys.executable, "-m", "summarize", "doctor", "--base-url", proxy.url, "--mode", "tools", "-vv"]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 3 and "rejected the key (Incorrect API key provided: <redacted>." in done.stdout, done.stdout + done.stderr[-2000:]
+    assert not leaks(done.stdout + done.stderr)
+
+
 def test_redaction_covers_the_shapes_libraries_log() -> None:
     from summarize.llm.redact import redact, register_secret
 

@@ -5,6 +5,9 @@ all (``GET /models`` with the key), and does it honour a JSON schema (one tiny s
 through the same client, mode and re-ask budget as a real run). Under ``--record`` and
 ``--replay`` both probes go through the cassette like any other request, so a doctor run can
 be recorded on one machine and replayed on another.
+
+The key is registered for redaction before the first probe (an endpoint refusing a key may echo
+it in its first answer), and each probe must finish within its deadline, body included.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from pydantic import BaseModel, ConfigDict
 
 from summarize.config import PROFILES, Settings, detect_profile, settings_for
 from summarize.errors import EXIT_ENDPOINT, EXIT_OK, ConfigError, EndpointError, PromptError, SummarizeError
+from summarize.llm import deadline
 from summarize.llm.cassette import cassette
 from summarize.llm.client import LLM, from_cassette
 from summarize.llm.prompts import bundled_prompts_dir, load_prompt
-from summarize.llm.redact import redact
+from summarize.llm.redact import redact, register_secrets
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PROBE_TIMEOUT = 10.0
@@ -124,7 +128,7 @@ def configuration_lines(settings: Settings, given_profile: str | None = None) ->
         f"  key         {mask_key(s.api_key)}" + ("" if s.api_key or not profile.needs_key else f"; the {s.profile} profile needs one"),
         f"  model       {s.model}",
         f"  mode        {s.mode}" + (" strict" if s.strict else "") + ("" if s.mode == profile.mode else f" (the profile's default is {profile.mode})"),
-        f"  timeout     {s.timeout:g}s per request",
+        f"  timeout     {s.timeout:g}s per request, the whole answer included",
         f"  retries     {s.transport_retries} transport retries (waits capped at {s.max_retry_wait:g}s), {s.max_reasks} validation re-asks",
         f"  prices      {prices}",
         *_prompt_lines(s),
@@ -179,8 +183,9 @@ def probe_models(settings: Settings) -> ProbeResult:
         headers["authorization"] = f"Bearer {settings.api_key}"
         if settings.profile == "azure":
             headers["api-key"] = settings.api_key  # Azure's own header; the v1 API also takes the bearer token
+    register_secrets(settings.secrets)  # before the request: a server refusing the key may echo it
     try:
-        with httpx.Client(timeout=PROBE_TIMEOUT) as client:
+        with deadline.enforce(httpx.Client(timeout=PROBE_TIMEOUT)) as client, deadline.within(PROBE_TIMEOUT):
             response = client.get(url, headers=headers)
     except httpx.HTTPError as exc:
         return ProbeResult(name, False, f"no answer from {safe_url(url)}: {type(exc).__name__}: {_one_line(str(exc)) or 'no detail'}")
@@ -278,6 +283,7 @@ def probe_structured(settings: Settings) -> ProbeResult:
 
 def diagnose(settings: Settings) -> list[ProbeResult]:
     """Both probes, inside the cassette when recording or replaying."""
+    register_secrets(settings.secrets)
     with cassette(record=settings.record, replay=settings.replay, secrets=[settings.api_key or ""]):
         return [probe_models(settings), probe_structured(settings)]
 
@@ -287,10 +293,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        settings = settings_for(vars(args))
+        settings = settings_for(vars(args))  # refuses a base URL carrying credentials, without printing them
     except SummarizeError as exc:
         err.write(f"summarize: {exc}\n")
         return exc.exit_code
+    register_secrets(settings.secrets)
     out.write("summarize doctor\n\nconfiguration\n")
     out.write("".join(f"{line}\n" for line in configuration_lines(settings, getattr(args, "profile", None))))
     out.write("\n")

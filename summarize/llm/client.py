@@ -4,19 +4,18 @@ Retry layers, one per failure kind:
 
 * transport (connection errors, timeouts, 408/409/429/5xx): retried here with tenacity, waiting
   what ``Retry-After`` asks (capped) or exponential backoff with jitter; the SDK's own retries are
-  off so that no two layers multiply;
+  off so that no two layers multiply. ``timeout`` is a total deadline per request (``deadline``),
+  the whole answer included; a request cut off at it is retried, each try with a full deadline;
 * validation (the answer does not fit the schema or fails grounding): re-asked through
   instructor with the error text, up to ``max_reasks`` times;
-* truncation (``finish_reason=length``), refusal and empty answers: raised as their own errors
-  and never re-asked, so a truncated answer is not fed back to grow the next prompt.
+* truncation (``finish_reason=length``), refusal (``message.refusal``, ``finish_reason=content_filter``)
+  and empty answers: raised as their own errors and never re-asked.
 
-Token usage is summed over every answer received, re-asks included, failed ones included.
-
-Secrets: the configured key never appears in an error message or a log record, and neither do
-the values of credential and account headers (authorization, api-key, cookies, organisation and
-project): ``redact`` scrubs messages built here, and a log-record factory installed when this
-module is imported scrubs every record, whichever library logs it (``-vv`` turns on the SDK's
-and httpcore's debug logs, which print response headers).
+Token usage is summed over every answer received, re-asks and failed ones included; an answer with no usage, or invalid
+usage, makes the cost unknown (``usage``). Provenance names the model asked for. Secrets: every credential
+(``Settings.secrets``) is registered for redaction before the first request; the key never appears in an error message
+or a log record, nor do credential and account header values: ``redact`` scrubs messages built here, and a log-record
+factory scrubs every record, whichever library logs it (``-vv`` logs response headers).
 
 The Batch API path comes here too (``BatchClient``, ``BatchLine``), its answers through ``LLM``'s
 own gates (``check_completion``, ``usage_of``). SDK-free helpers live in ``wire`` and ``protocol``.
@@ -48,13 +47,14 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from summarize.config import Settings
 from summarize.errors import CassetteError, ContextLengthError, EndpointError, ModelOutputError, RefusalError, TransportError, TruncatedError
-from summarize.llm import wire
+from summarize.llm import deadline, wire
 from summarize.llm.protocol import CallLabel as CallLabel
 from summarize.llm.protocol import Result as Result
-from summarize.llm.protocol import StructuredModel, priced, salvage
+from summarize.llm.protocol import StructuredModel, salvage
 from summarize.llm.protocol import verifying as verifying
 from summarize.llm.ratelimit import Limiter
-from summarize.llm.redact import redact, register_secret
+from summarize.llm.redact import redact, register_secrets
+from summarize.llm.usage import Spend, read_usage
 from summarize.llm.wire import RAW_JSON, BodyNotJSON, CallRecord, apply_strict, error_text, first_line, from_cassette, json_body, retry_after_seconds
 from summarize.models.report import Usage
 
@@ -138,13 +138,14 @@ class LLM:
         observer: Callable[[CallRecord], None] | None = None,
     ) -> None:
         settings.require_endpoint()
-        register_secret(settings.api_key)
+        register_secrets(settings.secrets)
         self.settings = settings
         self._sleep = sleep
         self.limiter = limiter
         self._observer = observer
         self._completion_estimate = 1000.0  # running mean of completion tokens, for pacing
-        http_client = http_client or openai.DefaultHttpxClient(verify=wire.tls_context())
+        self._served: set[str] = set()  # models the endpoint said answered, when not the one asked for
+        http_client = deadline.enforce(http_client or openai.DefaultHttpxClient(verify=wire.tls_context()))
         key = settings.api_key or "no-key-needed"
         self._client = openai.OpenAI(api_key=key, base_url=settings.base_url, timeout=settings.timeout, max_retries=0, http_client=http_client)
         self._mode = _MODES[settings.mode]
@@ -169,7 +170,7 @@ class LLM:
         body = json_body(kwargs)
         started = time.perf_counter()
         status: int | None
-        outcome, status, prompt_tokens, completion_tokens = "ok", 200, 0, 0
+        outcome, status, prompt_tokens, completion_tokens, served = "ok", 200, 0, 0, ""
         try:
             # The slot bounds requests in flight, not threads: a worker releases it as soon as the
             # answer is in, and grounds it while another worker's request is already out.
@@ -177,17 +178,19 @@ class LLM:
                 if self.limiter is not None:
                     self.limiter.acquire(len(body) // 4 + int(self._completion_estimate))
                 started = time.perf_counter()
-                # the raw-response header makes the SDK hand back the undecoded response, which its typing cannot express
-                raw = cast("LegacyAPIResponse[ChatCompletion]", self._client.post("/chat/completions", content=body, cast_to=ChatCompletion, options=RAW_JSON))
+                with deadline.within(self.settings.timeout):  # the SDK reads the whole body inside post(): the deadline covers it
+                    sent = self._client.post("/chat/completions", content=body, cast_to=ChatCompletion, options=RAW_JSON)
+                raw = cast("LegacyAPIResponse[ChatCompletion]", sent)  # the raw-response header: the SDK hands back the undecoded response
             response: ChatCompletion | str = raw.parse()
             if not isinstance(response, ChatCompletion):
                 # The SDK hands back a non-JSON body as text; it is the gateway talking, not the model.
                 raise BodyNotJSON(raw.headers.get("content-type", ""), str(response))
             if self.limiter is not None:
                 self.limiter.observe(raw.headers)
-            usage = getattr(response, "usage", None)
+            served = wire.served_model(response, self.settings.model, self._served)
+            usage, _ = read_usage(getattr(response, "usage", None))
             if usage is not None:
-                prompt_tokens, completion_tokens = usage.prompt_tokens or 0, usage.completion_tokens or 0
+                prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
                 self._completion_estimate = 0.8 * self._completion_estimate + 0.2 * completion_tokens
             return response
         except openai.APIStatusError as exc:
@@ -205,8 +208,8 @@ class LLM:
             if self._observer is not None and label is not None:
                 now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
                 latency = round((time.perf_counter() - started) * 1000, 1)
-                tokens = (prompt_tokens, completion_tokens)
-                self._observer(CallRecord(now, label.stage, label.item, label.prompt, label.prompt_sha, self.settings.model, *tokens, latency, outcome, status))
+                tokens, asked = (prompt_tokens, completion_tokens), self.settings.model
+                self._observer(CallRecord(now, label.stage, label.item, label.prompt, label.prompt_sha, asked, *tokens, latency, outcome, status, served))
 
     def _send(self, usage: Usage, kwargs: dict[str, Any], label: CallLabel | None = None) -> ChatCompletion:
         retrying = Retrying(
@@ -235,19 +238,18 @@ class LLM:
             if from_cassette(exc):
                 why = "(the prompt, schema, model, mode or input differ from the recording)"
                 raise CassetteError(f"the cassette {self.settings.replay} has no recorded answer for this request {why}") from exc
+            if isinstance(exc, openai.APITimeoutError):
+                raise TransportError(wire.deadline_message(self.settings.timeout, usage.requests)) from exc
             raise TransportError(redact(f"{type(exc).__name__} after {usage.requests} request(s): {exc}")) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _create(self, usage: Usage, label: CallLabel | None) -> Callable[..., ChatCompletion]:
+    def _create(self, spend: Spend, label: CallLabel | None) -> Callable[..., ChatCompletion]:
         def create(**kwargs: Any) -> ChatCompletion:
             apply_strict(kwargs, self.settings.strict)
-            response = self._send(usage, kwargs, label)
+            response = self._send(spend.usage, kwargs, label)
             if not isinstance(response, ChatCompletion):
                 raise ModelOutputError(f"the endpoint answered with something that is not a chat completion: {str(response)[:200]!r}")
-            got = usage_of(response)
-            usage.attempts += 1
-            usage.prompt_tokens, usage.completion_tokens = usage.prompt_tokens + got.prompt_tokens, usage.completion_tokens + got.completion_tokens
-            usage.total_tokens += got.total_tokens
+            spend.answered(response.usage, label.item if label else None)
             check_completion(response, self.settings.mode)  # instructor parses the answer itself
             return response
 
@@ -261,32 +263,28 @@ class LLM:
         Validators may consult ``VERIFY``; when the budget is spent, the last answer is parsed
         once more with ``LENIENT`` set so validators drop what fails instead of raising.
         """
-        usage = Usage()
-        patched = instructor.patch(create=self._create(usage, label), mode=self._mode)
+        usage = (spend := Spend()).usage
+        patched = instructor.patch(create=self._create(spend, label), mode=self._mode)
         try:
             value = patched(response_model=_wrapped(response_model), messages=messages, model=self.settings.model, max_retries=self.settings.max_reasks)
-            return Result(value, self._priced(usage), max(usage.attempts - 1, 0), False, None)
+            return Result(value, spend.priced(self.settings), max(usage.attempts - 1, 0), False, None)
         except InstructorRetryException as exc:
             cause = exc.__cause__
             if isinstance(cause, EndpointError):
-                raise self._spent(cause, usage) from None
+                raise self._spent(cause, spend) from None
             last = exc.failed_attempts[-1].completion if exc.failed_attempts else None
             if last is None:
-                raise self._spent(ModelOutputError(redact(f"no usable answer after {usage.attempts} attempt(s): {exc}")), usage) from exc
+                raise self._spent(ModelOutputError(redact(f"no usable answer after {usage.attempts} attempt(s): {exc}")), spend) from exc
             try:
                 value = salvage(response_model, answer_text(last, self.settings.mode), usage.attempts)
             except ModelOutputError as failure:
-                raise self._spent(failure, usage) from None
-            return Result(value, self._priced(usage), max(usage.attempts - 1, 0), True, first_line(cause or exc))
+                raise self._spent(failure, spend) from None
+            return Result(value, spend.priced(self.settings), max(usage.attempts - 1, 0), True, first_line(cause or exc))
 
-    def _spent(self, error: EndpointError, usage: Usage) -> EndpointError:
+    def _spent(self, error: EndpointError, spend: Spend) -> EndpointError:
         """What a failed call cost stays with its error, so batch accounting and budgets see it."""
-        error.attempts = usage.requests
-        error.usage = self._priced(usage)
+        error.attempts, error.usage = spend.usage.requests, spend.priced(self.settings)
         return error
-
-    def _priced(self, usage: Usage) -> Usage:
-        return priced(usage, self.settings)
 
     def close(self) -> None:
         self._client.close()
@@ -303,16 +301,17 @@ def check_completion(completion: ChatCompletion, mode: str) -> str:
     choice = completion.choices[0]
     if getattr(choice.message, "refusal", None):
         raise RefusalError(redact(f"the model refused: {choice.message.refusal}"))
+    if choice.finish_reason == "content_filter":  # the provider's filter, not the schema: asking again would only retry the filter
+        raise RefusalError("the endpoint's content filter stopped the answer (finish_reason=content_filter); not re-asked")
     if choice.finish_reason == "length":
-        spent = completion.usage.completion_tokens if completion.usage else "?"
+        spent = reported.completion_tokens if (reported := read_usage(completion.usage)[0]) else "?"
         raise TruncatedError(f"the answer was cut off at the token limit after {spent} tokens; use a model with a larger output limit or lower --chunk-chars")
     return answer_text(completion, mode)
 
 
 def usage_of(completion: ChatCompletion) -> Usage:
-    """The tokens one answer reports (none when it reports no usage); requests and attempts are the caller's to count."""
-    u = completion.usage
-    return Usage(prompt_tokens=u.prompt_tokens or 0, completion_tokens=u.completion_tokens or 0, total_tokens=u.total_tokens or 0) if u else Usage()
+    """The tokens one answer reports (none when it reports no or invalid usage: ``read_usage``); requests and attempts are the caller's to count."""
+    return read_usage(completion.usage)[0] or Usage()
 
 
 def answer_text(completion: ChatCompletion, mode: str) -> str:
@@ -349,6 +348,7 @@ class BatchClient:
 
     def __init__(self, settings: Settings) -> None:
         settings.require_endpoint()
+        register_secrets(settings.secrets)
         self.settings = settings
         retries = 0 if settings.replay else settings.transport_retries  # a replay fails at once on a request it lacks
         key = settings.api_key or "no-key-needed"

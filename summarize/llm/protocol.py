@@ -47,9 +47,13 @@ class Result(Generic[T]):
     last_error: str | None
 
 
-def priced(usage: Usage, settings: Settings) -> Usage:
-    """``usage`` with its cost at the configured prices (unchanged when none are configured)."""
+def priced(usage: Usage, settings: Settings, *, known: bool = True) -> Usage:
+    """``usage`` with its cost at the configured prices (unchanged when none are configured). ``known=False``: an answer
+    reported no usage, so the cost is unknown (None), never a figure that leaves that answer out."""
     if settings.price_input is None or settings.price_output is None:
+        return usage
+    if not known:
+        usage.cost_usd = None
         return usage
     usage.cost_usd = round(usage.prompt_tokens * settings.price_input / 1e6 + usage.completion_tokens * settings.price_output / 1e6, 6)
     return usage

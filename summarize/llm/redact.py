@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 REDACTED = "<redacted>"
@@ -22,6 +23,14 @@ def register_secret(secret: str | None) -> None:
     if secret and len(secret) >= 8:
         with _SECRETS_LOCK:
             _SECRETS.add(secret)
+    install_log_redaction()
+
+
+def register_secrets(secrets: Iterable[str | None]) -> None:
+    """Register every credential a command will send (``Settings.secrets``). Callers do this before their first request:
+    an endpoint may echo the key in the body of its very first answer (a rejected key, say)."""
+    for secret in secrets:
+        register_secret(secret)
     install_log_redaction()
 
 

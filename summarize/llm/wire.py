@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -12,6 +13,8 @@ from typing import Any
 
 import httpx
 from pydantic import BaseModel
+
+log = logging.getLogger("summarize.llm.client")
 
 
 class BodyNotJSON(ValueError):
@@ -74,6 +77,27 @@ class CallRecord:
     latency_ms: float
     outcome: str  # ok, http_429, http_500, APIConnectionError, ...
     status: int | None
+    served_model: str = ""  # the model the answer says served it ("" when no answer, or it did not say); ``model`` is the one asked for
+
+
+def served_model(response: Any, asked: str, seen: set[str]) -> str:
+    """The model an answer says served it ("" when it does not say). Logged once per name when it is not the one
+    asked for: provenance keeps the name asked for (what the user chose and the cassette matches on), not an alias's target."""
+    served = getattr(response, "model", None)
+    if not isinstance(served, str) or not served:
+        return ""
+    if served != asked and served not in seen:
+        seen.add(served)
+        log.info("the endpoint says model %r answered (asked for %r); provenance names %r", served[:120], asked, asked)
+    return served[:200]
+
+
+def deadline_message(timeout: float, requests: int) -> str:
+    """A request cut off at its total deadline (``deadline``), after ``requests`` tries."""
+    return (
+        f"APITimeoutError: no complete answer within the {timeout:g}s deadline per request (--timeout: connecting, sending and "
+        f"reading the whole answer) after {requests} request(s)"
+    )
 
 
 def from_cassette(exc: BaseException) -> bool:
