@@ -8,15 +8,17 @@ a story's names ("the army", "government forces", "the monitor") must not leak i
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from summarize.errors import ConfigError
 
+logger = logging.getLogger(__name__)
 BUNDLED_ALIASES = Path(__file__).parent / "data" / "aliases.toml"
 PACKS = Path(__file__).parent / "data" / "packs"
 OWN_VOICE = "the outlet"  # what extraction writes when an article states something in its own voice
@@ -94,6 +96,21 @@ def load_aliases(extra: Path | str | None = None, *, packs: Sequence[str] = ()) 
         else:
             load(Path(item), str(item))
     return Aliases(names, groups, frozenset(party_sources), tuple(tables))
+
+
+STORY_ALIASES = "aliases.toml"
+
+
+def story_aliases(paths: Iterable[str | None]) -> Path | None:
+    """The aliases.toml beside a story's articles, when they all come from one directory that has one."""
+    dirs = {Path(p).parent for p in paths if p and p != "-"}
+    if len(dirs) != 1:
+        return None
+    found = next(iter(dirs)) / STORY_ALIASES
+    if found.is_file():
+        logger.info("using the story's aliases from %s", found)
+        return found
+    return None
 
 
 def all_aliases() -> Aliases:

@@ -68,12 +68,19 @@ def exit_code(out: ExtractionOutput) -> int:
     return EXIT_OK
 
 
+def read_saved(path: Path, what: str) -> str:
+    """The text of a file this tool wrote (reports, a briefing): UTF-8, or an ``InputError`` naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", item=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 ({exc.reason} at byte {exc.start}), so not {what} written by summarize", item=str(path)) from None
+
+
 def load_reports(path: Path) -> list[SourceReport]:
     """Saved extraction output: ``extract --format json`` or ``--format jsonl``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read reports: {exc.strerror}", item=str(path)) from None
+    text = read_saved(path, "reports")
     try:
         if text.lstrip().startswith("{") and '"reports"' in text[:2000]:
             return ExtractionOutput.model_validate_json(text).reports
@@ -130,10 +137,9 @@ def briefing_exit_code(briefing: Briefing | None, out: ExtractionOutput) -> int:
 
 
 def load_briefing(path: Path) -> Briefing:
+    text = read_saved(path, "a briefing")
     try:
-        return Briefing.model_validate_json(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read briefing: {exc.strerror}", item=str(path)) from None
+        return Briefing.model_validate_json(text)
     except ValidationError as exc:
         raise InputError(f"not a briefing JSON (brief --format json): {exc.errors()[0]['msg']}", item=str(path)) from None
 
@@ -146,10 +152,8 @@ def check_briefing(briefing: Briefing, options: BriefOptions | None = None) -> l
 def reports_from_file(path: Path) -> list[SourceReport]:
     """Source reports from saved ``extract`` output (JSON or JSONL) or from a briefing JSON."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", item=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        value = json.loads(read_saved(path, "saved output"))
+    except json.JSONDecodeError:
         value = None  # JSONL holds one document per line; load_reports reads it
     if isinstance(value, dict) and "reconciled" in value and "headline" in value:
         return load_briefing(path).reports

@@ -5,14 +5,20 @@
     │   └── ConfigError            no endpoint configured, bad prompt dir, ...
     ├── InputError                 a file we refuse to read (exit 2); names the file
     ├── PromptError                a template is missing, malformed or lacks a variable (exit 2)
-    ├── CassetteError              --replay file missing, or a request it has no answer for (exit 3)
+    ├── OutputError                the outputs or the store cannot be written: disk full, read-only (exit 4)
+    │   └── StoreCorruptError      the batch store is damaged (SQLite: "database disk image is malformed")
+    ├── BusyError                  another run holds the output directory's lock (exit 5)
+    ├── InternalError              a bug: an exception nothing expected (exit 6); the traceback is logged
+    ├── StoppedError               SIGINT/SIGTERM ended a wait before work started (exit 130/143)
     └── EndpointError              the model endpoint failed us (exit 3)
+        ├── CassetteError          --replay file missing or malformed, or a request it has no answer for
         ├── TransportError         connection, timeout, HTTP status after the retry budget
         ├── TruncatedError         finish_reason=length: never re-asked with the truncated text
         ├── RefusalError           the model refused
         └── ModelOutputError       the answer never validated within the re-ask budget
 
 Exit code 1 is not an error: output was produced but some verification failed (see cli.py).
+A batch stopped by a signal exits 128 + the signal number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
 """
 
 from __future__ import annotations
@@ -57,6 +63,39 @@ class PromptError(SummarizeError):
     kind = "prompt"
 
 
+class OutputError(SummarizeError):
+    """Writing failed for a reason outside the tool: disk full, read-only directory, name too long."""
+
+    exit_code = 4
+    kind = "output"
+
+
+class StoreCorruptError(OutputError):
+    kind = "store_corrupt"
+
+
+class BusyError(SummarizeError):
+    exit_code = 5
+    kind = "busy"
+
+
+class InternalError(SummarizeError):
+    """An exception no code expected: a bug to report, never an endpoint's or an input's fault."""
+
+    exit_code = 6
+    kind = "internal"
+
+
+class StoppedError(SummarizeError):
+    """A signal ended a wait before any work started (``batch collect --wait``); exits 128 + the signal number."""
+
+    kind = "stopped"
+
+    def __init__(self, message: str, *, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
 class EndpointError(SummarizeError):
     exit_code = 3
     kind = "endpoint"
@@ -92,3 +131,8 @@ EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_INPUT = 2
 EXIT_ENDPOINT = 3
+EXIT_OUTPUT = 4
+EXIT_BUSY = 5
+EXIT_INTERNAL = 6
+EXIT_SIGINT = 130  # 128 + SIGINT
+EXIT_SIGTERM = 143  # 128 + SIGTERM

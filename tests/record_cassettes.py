@@ -41,6 +41,7 @@ def load_answers() -> dict[str, object]:
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(ANSWERS.glob("*.json"))}
 
 
+NEW_STORIES = ("quake-flood", "clinic-blast", "ridge-offensive")
 # cassette file -> CLI arguments after `summarize`
 CASSETTES: dict[str, list[str]] = {
     "aleppo-extract.yaml": ["extract", "examples/aleppo", "--quiet", "-o", "{out}"],
@@ -51,6 +52,7 @@ CASSETTES: dict[str, list[str]] = {
     "multilingual-brief.yaml": ["brief", "examples/multilingual", "--quiet", "-o", "{out}"],
     "web-extract.yaml": ["extract", "examples/web", "--quiet", "-o", "{out}"],
     "web-brief.yaml": ["brief", "examples/web", "--quiet", "-o", "{out}"],
+    **{f"{story}-{stage}.yaml": [stage, f"examples/{story}", "--quiet", "-o", "{out}"] for story in NEW_STORIES for stage in ("extract", "brief")},
 }
 
 

@@ -158,10 +158,10 @@ def test_max_cost_stops_before_the_budget(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("SUMMARIZE_PRICE_OUTPUT", "1000")
     out = tmp_path / "run"
     with ScriptedServer(copying) as server:
-        code, _ = batch([str(tmp_path / "in"), "--out", str(out), "--no-brief", "--max-cost", "40", "--concurrency", "2"], server, capsys)
+        code, _ = batch([str(tmp_path / "in"), "--out", str(out), "--no-brief", "--max-cost", "10", "--concurrency", "2"], server, capsys)
     summary = json.loads((out / "summary.json").read_text())
     assert code == 1 and 0 < summary["extracted"] < 30
-    assert summary["usage"]["cost_usd"] <= 40
+    assert summary["usage"]["cost_usd"] <= 10
     skipped = [e for e in jsonl(out / "errors.jsonl") if e["error"] == "budget"]
     assert len(skipped) == 30 - summary["extracted"] and "--max-cost" in skipped[0]["message"]
     assert len(server.requests) == summary["extracted"]

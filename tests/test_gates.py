@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from summarize.aliases import load_aliases
 from summarize.api import extract_files
 from summarize.config import load_settings
 from summarize.gate.gates import GATES, ClaimIndex, GateReport, build_index, run_gates
@@ -18,6 +19,8 @@ from summarize.gate.lexicon import Lexicon, load_lexicon, quoted_spans
 from summarize.models.briefing import BriefDraft, SentenceDraft, TimelineDraft
 from summarize.models.report import SourceReport
 from summarize.reconcile.story import reconcile
+
+SYRIA = load_aliases("syria")  # the Aleppo story opts into the Syrian alias pack (examples/aleppo/aliases.toml)
 
 SOHR_153 = "monitor-digest:f1"
 SOHR_80_HTS = "monitor-digest:f2"
@@ -43,7 +46,7 @@ def reports() -> list[SourceReport]:
 
 @pytest.fixture(scope="module")
 def index(reports: list[SourceReport]) -> ClaimIndex:
-    return build_index(reports, reconcile(reports))
+    return build_index(reports, reconcile(reports, SYRIA))
 
 
 @pytest.fixture(scope="module")

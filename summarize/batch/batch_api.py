@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import signal
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, closing
@@ -28,11 +29,13 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel
 
 from summarize.batch.inputs import BatchItem, collect
-from summarize.batch.runner import BatchOptions, BatchResult, BatchRun, Event, write_outputs
+from summarize.batch.lock import DirLock
+from summarize.batch.runner import BatchOptions, BatchResult, BatchRun, Event, finish
+from summarize.batch.stop import Stop, StoppableLimiter
 from summarize.batch.store import Store, WorkKeys
 from summarize.brief.writer import BriefOptions
 from summarize.config import Settings
-from summarize.errors import ConfigError, ModelOutputError, SummarizeError, UsageError
+from summarize.errors import ConfigError, ModelOutputError, StoppedError, SummarizeError, UsageError
 from summarize.extract.chunk import split_text
 from summarize.extract.extractor import extract_source, source_metadata
 from summarize.fileio import atomic_write
@@ -40,7 +43,6 @@ from summarize.llm.cassette import cassette, unplayed
 from summarize.llm.client import LLM, BatchClient, BatchLine, CallRecord, read_result_line, request_body
 from summarize.llm.prompts import Prompt, fence, load_prompt
 from summarize.llm.protocol import CallLabel, Result, StructuredModel
-from summarize.llm.ratelimit import Limiter
 from summarize.models.draft import ExtractionDraft
 from summarize.models.report import FailedItem, Source, Usage
 
@@ -122,7 +124,12 @@ def submit(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, 
     if "-" in inputs:
         raise UsageError("--batch-api reads the inputs again at collect time, and standard input (-) cannot be read twice")
     inputs = [str(Path(i).resolve()) for i in inputs]  # collect may run from another directory
-    items, read_failures = collect(inputs, group=options.group, max_bytes=settings.max_bytes)
+    items, read_failures = collect(inputs, group=options.group, max_bytes=settings.max_bytes, exclude=options.out)
+    with DirLock(options.out, "batch --batch-api " + " ".join(inputs)):
+        return _submit(inputs, items, len(read_failures), settings, options, upload=upload)
+
+
+def _submit(inputs: list[str], items: list[BatchItem], read_failures: int, settings: Settings, options: BatchOptions, *, upload: bool) -> dict[str, Any]:
     store = Store(options.out / "store.sqlite")
     try:
         if (old := store.get_state(STATE)) and (prev := json.loads(old))["batch_id"] and not prev.get("collected_at"):
@@ -149,7 +156,7 @@ def submit(inputs: Sequence[str], settings: Settings, options: BatchOptions, *, 
         state: dict[str, Any] = {
             "batch_id": None, "input_file_id": None, "requests": len(lines), "requests_sha256": hashlib.sha256(data).hexdigest(), "inputs": inputs,
             "group": options.group, "brief": options.brief, "language": options.brief_options.language, "items": entries,
-            "read_failures": len(read_failures), "submitted_at": _now(), "status": None,
+            "read_failures": read_failures, "submitted_at": _now(), "status": None,
             "settings": {"model": s.model, "mode": s.mode, "strict": s.strict, "chunk_chars": s.chunk_chars, "chunk_overlap": s.chunk_overlap,
                          "max_reasks": s.max_reasks, "prompts_dir": str(s.prompts_dir or "") or None, "base_url": s.base_url, "profile": s.profile},
         }
@@ -184,12 +191,22 @@ def batch_status(out: Path, settings: Settings) -> dict[str, Any]:
 # --- collect --------------------------------------------------------------------------------
 
 
-def _download(settings: Settings, batch_id: str, *, wait: bool, poll: float) -> tuple[str, dict[str, Any]]:
+def _pause(seconds: float, stop: Stop, batch_id: str, status: str) -> None:
+    """Sleep between polls, ending at once on a stop request: the batch keeps running at the endpoint."""
+    end = time.monotonic() + seconds
+    while not stop.requested and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.2))
+    if stop.signal is not None:
+        why = f"stopped by {stop.signal} while batch {batch_id} is {status}; it keeps running at the endpoint: collect it later"
+        raise StoppedError(why, signum=signal.Signals[stop.signal])
+
+
+def _download(settings: Settings, batch_id: str, *, wait: bool, poll: float, stop: Stop) -> tuple[str, dict[str, Any]]:
     """The output and error files' lines once the batch has finished, or stopped with partial output."""
     with closing(BatchClient(settings)) as client:
         batch = client.retrieve(batch_id)
         while wait and batch["status"] in PENDING:
-            time.sleep(poll)
+            _pause(poll, stop, batch_id, batch["status"])
             batch = client.retrieve(batch_id)
         if batch["status"] in PENDING:
             counts = f" ({c['completed']} of {c['total']} requests done)" if (c := batch.get("request_counts")) else ""
@@ -273,9 +290,24 @@ def _apply(text: str, by_key: dict[str, BatchItem], store: Store, settings: Sett
 
 
 def collect_batch(
-    out: Path, settings: Settings, options: BatchOptions, *, results: Path | None = None, wait: bool = False, poll: float = 60.0, on_event: Event | None = None
+    out: Path,
+    settings: Settings,
+    options: BatchOptions,
+    *,
+    results: Path | None = None,
+    wait: bool = False,
+    poll: float = 60.0,
+    on_event: Event | None = None,
+    stop: Stop | None = None,
 ) -> tuple[BatchResult, dict[str, str]]:
     """Check the batch answers, ask the rest again synchronously, brief, write the outputs. Returns the result and what was asked again, with why."""
+    with DirLock(out, f"batch collect {out}"):
+        return _collect(out, settings, options, results, wait, poll, on_event, stop)
+
+
+def _collect(
+    out: Path, settings: Settings, options: BatchOptions, results: Path | None, wait: bool, poll: float, on_event: Event | None, stop: Stop | None
+) -> tuple[BatchResult, dict[str, str]]:
     store = Store(out / "store.sqlite")
     try:
         state = _state(store)
@@ -284,8 +316,9 @@ def collect_batch(
         settings = _as_submitted(settings, state)
         brief = BriefOptions(language=state["language"])
         options = dataclasses.replace(options, group=state["group"], brief=options.brief and state["brief"], brief_options=brief)
-        items, read_failures = collect(state["inputs"], group=state["group"], max_bytes=settings.max_bytes)
-        limiter = Limiter(options.rpm, options.tpm)
+        items, read_failures = collect(state["inputs"], group=state["group"], max_bytes=settings.max_bytes, exclude=out)
+        stop = stop or Stop()
+        limiter = StoppableLimiter(stop, options.rpm, options.tpm)
         got, llm = _Applied(), None
 
         def event(kind: str, item: str, details: dict[str, Any]) -> None:
@@ -303,7 +336,7 @@ def collect_batch(
             if results is not None:
                 text, info = results.read_text(encoding="utf-8"), {"status": "local", "results": str(results)}
             elif state["batch_id"]:
-                text, info = _download(settings, state["batch_id"], wait=wait, poll=poll)
+                text, info = _download(settings, state["batch_id"], wait=wait, poll=poll, stop=stop)
             else:
                 text, info = "", {"status": "nothing_uploaded"}
             store.start_run(f"batch collect {out}")  # only now: a batch still running leaves no empty run in the log
@@ -314,20 +347,21 @@ def collect_batch(
             if left := sum(k not in done for k in by_key):
                 _need_endpoint(settings, f"{left} article(s) must be asked again synchronously (answers that passed are kept: collect again)")
             if left or options.brief:
-                llm = LLM(settings, limiter=limiter, observer=store.log_call)
-            run = BatchRun(settings, options, llm, store, event)
+                llm = LLM(settings, limiter=limiter, observer=limiter.observer(store.log_call))
+            run = BatchRun(settings, options, llm, store, event, stop)
             result = run.result
+            failing = True
             try:
                 run.run(list(by_key.values()), [*read_failures, *changed])
+                failing = False
             finally:
                 result.cached -= len(got.stored)
                 result.extracted += len(got.stored)
                 result.partial += sum(1 for s in got.stored.values() if not s["verified"])
                 for usage in [*(s["usage"] for s in got.stored.values()), got.wasted]:
                     result.usage = result.usage.add(usage)
-                result.calls, result.rate_limited = len(store.calls(store.run_id)), limiter.stats.rate_limited
-                write_outputs(out, store, run, list(by_key.values()))
-                store.finish_run(result.summary())
+                result.calls, result.rate_limited = store.count_calls(store.run_id), limiter.stats.rate_limited
+                finish(out, store, run, list(by_key.values()), failing=failing)
                 if llm is not None:
                     llm.close()
             if left := unplayed(cas):

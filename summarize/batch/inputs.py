@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import glob
 import json
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +59,13 @@ def _expand(inputs: Sequence[str]) -> tuple[list[str], list[FailedItem]]:
 
 
 def _read_manifest(path: Path, max_bytes: int) -> tuple[list[tuple[Source, str | None]], list[FailedItem]]:
+    # Inline records are read through one-line scratch files in a private directory of our own,
+    # never beside the manifest, where a file of that name may be the user's.
+    with tempfile.TemporaryDirectory(prefix="summarize-manifest-") as scratch:
+        return _read_manifest_lines(path, max_bytes, Path(scratch))
+
+
+def _read_manifest_lines(path: Path, max_bytes: int, scratch: Path) -> tuple[list[tuple[Source, str | None]], list[FailedItem]]:
     items: list[tuple[Source, str | None]] = []
     failed: list[FailedItem] = []
     # Decoded line by line, so one line of bad bytes costs that line, not the whole batch.
@@ -86,8 +95,9 @@ def _read_manifest(path: Path, max_bytes: int) -> tuple[list[tuple[Source, str |
                 continue
             sources, problems = read_sources([str(target)], max_bytes=max_bytes)
         else:
-            single = path.parent / f".{path.stem}-{n}.jsonl"
-            sources, problems = _inline_record(record, single, max_bytes)
+            # the scratch file's name gives a record without an id the id it always had
+            sources, problems = _inline_record(record, scratch / f".{path.stem}-{n}.jsonl", max_bytes)
+            sources = [s.model_copy(update={"path": label}) for s in sources]  # where it is: the manifest's line, not a deleted scratch file
         failed += [p.model_copy(update={"item": label, "message": f"{label}: {p.message}"}) for p in problems]
         items += [(s, story) for s in sources]
     return items, failed
@@ -111,9 +121,21 @@ def _unique_ids(sources: list[Source]) -> list[Source]:
     return [s.model_copy(update={"id": f"{s.id}-{s.sha256[:6]}"}) if counts[s.id] > 1 else s for s in sources]
 
 
-def collect(inputs: Sequence[str], *, group: str = "dirs", max_bytes: int) -> tuple[list[BatchItem], list[FailedItem]]:
-    """Every article with its story, plus what could not be read."""
+def _inside(path: str | None, directory: Path | None) -> bool:
+    if not path or directory is None or path == "-":
+        return False
+    candidate = path if os.path.exists(path) else path.rsplit(":", 1)[0]  # "MANIFEST:LINE" names its manifest
+    return Path(os.path.realpath(candidate)).is_relative_to(directory)
+
+
+def collect(
+    inputs: Sequence[str], *, group: str = "dirs", max_bytes: int, exclude: Path | None = None
+) -> tuple[list[BatchItem], list[FailedItem]]:
+    """Every article with its story, plus what could not be read. Nothing under ``exclude`` (the
+    batch's own output directory, when it sits inside an input directory) is taken as an article."""
+    own = Path(os.path.realpath(exclude)) if exclude is not None else None
     paths, failed = _expand(inputs)
+    paths = [p for p in paths if not _inside(p, own)]
     manifest_items: list[tuple[Source, str | None]] = []
     plain: list[str] = []
     for p in paths:
@@ -124,7 +146,8 @@ def collect(inputs: Sequence[str], *, group: str = "dirs", max_bytes: int) -> tu
         else:
             plain.append(p)
     sources, problems = read_sources(plain, max_bytes=max_bytes) if plain else ([], [])
-    failed += problems
+    sources = [s for s in sources if not _inside(s.path, own)]
+    failed += [p for p in problems if not _inside(p.item, own)]
     everything = [s for s, _ in manifest_items] + sources
     seen: set[str] = set()
     unique = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from summarize.config import Settings
-from summarize.errors import InputError
+from summarize.errors import BusyError, InputError, OutputError, StoreCorruptError, SummarizeError
+from summarize.fileio import output_error
 from summarize.llm.client import CallRecord
 from summarize.llm.prompts import load_prompt
 from summarize.models.base import SCHEMA_VERSION
@@ -98,18 +100,51 @@ class WorkKeys:
         return work_key("brief", *sorted(report_keys), self._brief_key)
 
 
+KEPT = "the work already in the store is kept"
+
+
+def store_error(exc: sqlite3.Error, path: Path) -> SummarizeError:
+    """One line for an SQLite failure, by its result code: disk full, read-only, damaged, not a store, busy."""
+    name = str(getattr(exc, "sqlite_errorname", "") or "")
+    where = path.parent
+    if name.startswith("SQLITE_FULL"):
+        return OutputError(f"disk full: cannot write {path} ({exc}); free some space and run the same command again: {KEPT}")
+    if name.startswith(("SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")) or (name.startswith("SQLITE_CANTOPEN") and not os.access(where, os.W_OK)):
+        return OutputError(
+            f"{path} is read-only ({exc}): the work in it is intact and nothing was changed; make {where} and its files writable "
+            f"to resume, or pass another --out (`summarize logs {where}` reads it as it is)",
+        )
+    if name.startswith("SQLITE_CORRUPT"):
+        return StoreCorruptError(
+            f"{path} is damaged ({exc}); keep the file, it holds finished work: `sqlite3 {path} .recover | sqlite3 recovered.sqlite` "
+            "saves what can be read (then put recovered.sqlite in its place), or pass another --out to start afresh",
+        )
+    if name.startswith("SQLITE_NOTADB"):
+        return InputError(f"{path} is not a batch store ({exc}): pass another --out, or move that file away if it is not summarize's")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return BusyError(f"{path} is in use by another process ({exc}); wait for it to finish or pass another --out")
+    return OutputError(f"cannot use {path} ({exc})")
+
+
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise output_error(exc, path.parent) from None
         self.path = path
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        except sqlite3.Error as exc:
+            raise store_error(exc, path) from None
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             migrate(self._db)
-        except sqlite3.DatabaseError as exc:
-            raise InputError(f"{path} is not a usable batch store ({exc}); move it away to start afresh", item=str(path)) from None
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise store_error(exc, path) from None
         self.run_id = ""
 
     def close(self) -> None:
@@ -118,13 +153,19 @@ class Store:
 
     def _write(self, sql: str, args: Sequence[Any]) -> None:
         with self._lock:
-            self._db.execute(sql, args)
+            try:
+                self._db.execute(sql, args)
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from None
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            cur = self._db.execute(sql, args)
-            cur.row_factory = sqlite3.Row
-            return cur.fetchall()
+            try:
+                cur = self._db.execute(sql, args)
+                cur.row_factory = sqlite3.Row
+                return cur.fetchall()
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from None
 
     # -- runs --------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from summarize.aliases import load_aliases
+from summarize.aliases import load_aliases, story_aliases
 from summarize.config import Settings
 from summarize.errors import InputError
 from summarize.extract.extractor import provenance
@@ -152,12 +152,11 @@ def brief_with_usage(
     reports: Sequence[SourceReport], llm: StructuredModel, settings: Settings, options: BriefOptions | None = None, *, story: str = "briefing"
 ) -> tuple[Briefing, Usage]:
     """The briefing, and the usage of the brief call alone (what a batch adds to its extractions' total)."""
-    """One briefing from the source reports of one story."""
     options = options or BriefOptions()
     if not reports:
         raise InputError("nothing to brief: no source produced a report")
     reports = sorted(reports, key=lambda r: r.source.id)
-    rec = reconcile(reports, load_aliases(options.aliases))
+    rec = reconcile(reports, load_aliases(options.aliases or story_aliases(r.source.path for r in reports)))
     index = build_index(reports, rec)
     lexicon: Lexicon = load_lexicon(briefing_languages(reports), options.terms)
     prompt = load_prompt("brief", settings.prompts_dir)

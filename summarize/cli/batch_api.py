@@ -8,8 +8,10 @@ from pathlib import Path
 
 from summarize.batch.batch_api import REQUESTS_FILE, batch_status, collect_batch, read_state, submit
 from summarize.batch.runner import BatchOptions
+from summarize.batch.stop import Stop
 from summarize.brief.writer import BriefOptions
 from summarize.cli.progress import BatchProgress
+from summarize.cli.signals import resume_command, stopping_on_signals
 from summarize.config import settings_for
 from summarize.errors import EXIT_INPUT, EXIT_OK, UsageError
 
@@ -81,9 +83,11 @@ def cmd_collect(args: argparse.Namespace) -> int:
     settings = settings_for(vars(args))
     progress = BatchProgress(len(state["items"]) + state["read_failures"], quiet=args.quiet)
     try:
-        result, asked = collect_batch(
-            out, settings, _options(args, out), results=Path(args.results) if args.results else None, wait=args.wait, poll=args.poll_interval, on_event=progress
-        )
+        with stopping_on_signals(Stop()) as stop:
+            result, asked = collect_batch(
+                out, settings, _options(args, out), results=Path(args.results) if args.results else None, wait=args.wait, poll=args.poll_interval,
+                on_event=progress, stop=stop,
+            )
     finally:
         progress.close()
     s = result.summary()
@@ -93,4 +97,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         f"batch collect: {s['items']} items: {s['extracted']} extracted ({len(asked)} asked again synchronously), {s['cached']} cached, {s['failed']} failed; "
         f"{s['briefings']} briefings ({s['briefings_failed']} failed); {s['usage']['total_tokens']:,} tokens -> {out}\n"
     )
+    if result.stopped_by:
+        resume = resume_command(getattr(args, "argv", []))
+        sys.stderr.write(f"summarize: stopped by {result.stopped_by}: finished work is kept in {out / 'store.sqlite'}; resume with: {resume}\n")
     return result.exit_code

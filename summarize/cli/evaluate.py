@@ -15,6 +15,7 @@ from summarize.config import settings_for
 from summarize.errors import EndpointError, InputError, UsageError
 from summarize.evaluate.gold import EvalRun, GoldStory, compare_markdown, eval_markdown, load_eval, load_gold, overall
 from summarize.evaluate.scores import Run, evaluate_story
+from summarize.fileio import atomic_write
 
 
 def _saved(golds: Sequence[GoldStory], args: argparse.Namespace) -> list[Run]:
@@ -55,8 +56,20 @@ def _live(golds: Sequence[GoldStory], paths: Sequence[Path], args: argparse.Name
     return runs
 
 
+def _require_utf8(path: Path, what: str) -> None:
+    """A file that is not UTF-8 is refused in one line naming it (reading it is left to the loaders, with their messages)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except OSError:
+        return
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 ({exc.reason} at byte {exc.start}), so not {what}", item=str(path)) from None
+
+
 def evaluate(args: argparse.Namespace) -> EvalRun:
     paths = [Path(g) for g in args.gold]
+    for path in paths:
+        _require_utf8(path, "a gold file")
     golds = [load_gold(p) for p in paths]
     options = BriefOptions(terms=tuple(Path(t) for t in args.terms), aliases=Path(args.aliases) if args.aliases else None)
     aliases = load_aliases(options.aliases)
@@ -101,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         if args.gold:
             raise UsageError("--compare takes two eval.json files and no GOLD files")
         a, b = args.compare
+        for path in (a, b):
+            _require_utf8(Path(path), "an eval.json written by summarize eval --out")
         files = {"compare.md": compare_markdown(load_eval(Path(a)), load_eval(Path(b)), a, b)}
     else:
         if not args.gold:
@@ -109,8 +124,6 @@ def run(args: argparse.Namespace) -> int:
         files = {"eval.json": result.model_dump_json(indent=2) + "\n", "eval.md": eval_markdown(result)}
     sys.stdout.write(next(text for name, text in files.items() if name.endswith(".md")))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
-            (out / name).write_text(text, encoding="utf-8")
+            atomic_write(Path(args.out) / name, text)
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from summarize import api
 from summarize.aliases import load_aliases
+from summarize.cli.paths import refuse_overwriting_inputs
 from summarize.errors import EXIT_OK
 from summarize.render.export import acled_rows, csv_text, figure_claims_jsonl, write_atomic
 
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_overwriting_inputs(args.output, [args.input])
     reports = api.reports_from_file(Path(args.input))
     aliases = load_aliases(Path(args.aliases) if args.aliases else None)
     text = figure_claims_jsonl(reports, aliases) if args.to == "figures" else csv_text(acled_rows(reports, aliases))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,9 +15,11 @@ from summarize import __version__, api
 from summarize.aliases import load_aliases
 from summarize.brief.writer import BriefOptions
 from summarize.cli import batch_api, doctor, evaluate, export
+from summarize.cli.paths import refuse_overwriting_inputs
 from summarize.cli.progress import progress_lines
+from summarize.cli.signals import resume_command, stopping_on_signals
 from summarize.config import MODES, PROFILES, settings_for
-from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
+from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL, EXIT_SIGINT, InputError, SummarizeError, UsageError
 from summarize.fileio import atomic_write
 from summarize.gate.lexicon import load_lexicon
 from summarize.models import schemas
@@ -25,10 +30,14 @@ from summarize.render import reports as render
 from summarize.render.escape import printable
 
 EXIT_CODES = """exit codes:
-  0  success: every item extracted and every check passed
-  1  output written, but some verification failed (items dropped; see "checks")
-  2  usage or input error (bad flags, unreadable files; other files are still processed)
-  3  endpoint error (unreachable, refused, truncated, invalid answers, cassette mismatch)
+  0    success: every item extracted and every check passed
+  1    output written, but some verification failed (items dropped; see "checks")
+  2    usage or input error (bad flags, unreadable files; other files are still processed)
+  3    endpoint error (unreachable, refused, truncated, invalid answers, malformed or mismatched cassette)
+  4    output error: cannot write (disk full, read-only directory) or the batch store is damaged
+  5    the batch directory is in use by another run
+  6    internal error (a bug): please report it with the traceback
+  130  batch stopped by Ctrl-C (SIGINT), 143 by SIGTERM: finished work is kept; the same command resumes
 """
 
 ENV_HELP = """environment:
@@ -179,6 +188,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
+    refuse_overwriting_inputs(args.output, args.inputs)
     settings = settings_for(vars(args))
     settings.require_endpoint()
     progress = None if args.quiet else progress_lines(sys.stderr)
@@ -213,6 +223,7 @@ def _options(args: argparse.Namespace) -> BriefOptions:
 def _cmd_brief(args: argparse.Namespace) -> int:
     if not args.inputs and not args.reports:
         raise UsageError("give article files to brief, or --reports FILE with saved extraction output")
+    refuse_overwriting_inputs(args.output, [*args.inputs, *([args.reports] if args.reports else [])])
     settings = settings_for(vars(args))
     settings.require_endpoint()
     progress = None if args.quiet else progress_lines(sys.stderr)
@@ -248,6 +259,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from summarize.batch.inputs import collect
     from summarize.batch.runner import BatchOptions, run_batch
+    from summarize.batch.stop import Stop
     from summarize.cli.progress import BatchProgress
 
     if (code := batch_api.dispatch(args)) is not None:  # --batch-api, `batch status DIR`, `batch collect DIR`
@@ -264,10 +276,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         out=Path(args.out), concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm, max_cost=args.max_cost, group=args.group,
         brief=not args.no_brief, brief_options=BriefOptions(language=args.language),
     )
-    items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes)
+    items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes, exclude=options.out)
     progress = BatchProgress(len(items) + len(failures), quiet=args.quiet)
     try:
-        result = run_batch(args.inputs, settings, options, on_event=progress, collected=(items, failures))
+        with stopping_on_signals(Stop()) as stop:
+            result = run_batch(args.inputs, settings, options, on_event=progress, collected=(items, failures), stop=stop)
     finally:
         progress.close()
     summary = result.summary()
@@ -277,7 +290,19 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         f"{summary['briefings']} briefings ({summary['briefings_cached']} cached, {summary['briefings_failed']} failed); "
         f"{summary['model_calls']} model calls, {summary['usage']['total_tokens']:,} tokens, {summary['wall_seconds']:.1f}s -> {printable(args.out)}\n"
     )
+    if result.skipped_reason:
+        sys.stderr.write(f"batch: {result.skipped_budget} not started: {printable(result.skipped_reason)}\n")
+    if result.internal_errors:
+        log = printable(options.out / "run.log")
+        sys.stderr.write(f"batch: {result.internal_errors} internal error(s), a bug: please report it, with the traceback in {log}\n")
+    if result.stopped_by:
+        sys.stderr.write(stopped_line(result.stopped_by, summary, options.out, args.argv))
     return result.exit_code
+
+
+def stopped_line(signal_name: str, summary: dict[str, object], out: Path, argv: Sequence[str]) -> str:
+    finished = f"{summary['extracted']} extracted and {summary['cached']} cached of {summary['items']} items, kept in {printable(out / 'store.sqlite')}"
+    return f"summarize: stopped by {signal_name}: {finished}; {summary['not_started']} not started; resume with: {resume_command(argv)}\n"
 
 
 def _cmd_logs(args: argparse.Namespace) -> int:
@@ -309,10 +334,12 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def cli(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help
         return int(exc.code or 0)
+    args.argv = argv
     level = logging.WARNING - 10 * min(getattr(args, "verbose", 0), 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
     # the libraries log failures we already report in our own words, once; -vv shows them again
@@ -337,14 +364,24 @@ def cli(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"summarize: {printable(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("summarize: interrupted\n")
-        return 130
+        resume = f"; finished work is kept in the store; resume with: {resume_command(argv)}" if args.command == "batch" else ""
+        sys.stderr.write(f"summarize: interrupted{resume}\n")
+        return EXIT_SIGINT
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug: say so, with the traceback, and never exit as if the run were merely partial
+        sys.stderr.write("".join(traceback.format_exception(exc)))
+        sys.stderr.write(f"summarize: internal error (a bug): {printable(f'{type(exc).__name__}: {exc}')}; please report it, with the traceback above\n")
+        return EXIT_INTERNAL
 
 
 def main() -> None:
-    sys.exit(cli())
+    code = cli()
+    if code >= 128 and threading.active_count() > 1:  # a second Ctrl-C left calls in flight: do not wait for them
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 __all__ = ["EXIT_ENDPOINT", "EXIT_INPUT", "build_parser", "cli", "main"]

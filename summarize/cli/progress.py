@@ -21,7 +21,7 @@ class BatchProgress:
     def __init__(self, total: int, *, stream: TextIO | None = None, price: tuple[float | None, float | None] = (None, None), quiet: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.total = total
-        self.done = self.failed = self.cached = self.tokens = 0
+        self.done = self.failed = self.cached = self.skipped = self.tokens = 0
         self._lock = threading.Lock()
         self._start = time.monotonic()
         self._quiet = quiet
@@ -42,16 +42,22 @@ class BatchProgress:
 
     def __call__(self, kind: str, item: str, details: dict[str, Any]) -> None:
         with self._lock:
+            if kind == "stopping":
+                self._say(f"stopping ({details.get('signal')}): no new calls; the calls in flight finish and are kept (signal again to quit at once)")
+                return
             counts_item = not item.startswith("briefing ")
             if kind == "done" and counts_item:
                 self.done += 1
                 self.tokens += int(details.get("tokens", 0))
-            elif kind in ("failed", "skipped") and counts_item:
+            elif kind == "failed" and counts_item:
                 self.failed += 1
+            elif kind == "skipped" and counts_item:
+                self.skipped += 1
             elif kind == "cached" and counts_item:
                 self.cached += 1
-            finished = self.done + self.failed + self.cached
-            status = f"✓ {self.done} ✗ {self.failed} cached {self.cached} · {self.tokens:,} tokens"
+            finished = self.done + self.failed + self.cached + self.skipped
+            skipped = f" skipped {self.skipped}" if self.skipped else ""
+            status = f"✓ {self.done} ✗ {self.failed}{skipped} cached {self.cached} · {self.tokens:,} tokens"
             if self._bar is not None:
                 self._bar.update(self._task, completed=finished, status=status)
                 if kind in ("failed", "skipped"):
@@ -60,12 +66,19 @@ class BatchProgress:
             if self._quiet or kind == "cached":
                 return
             elapsed = time.monotonic() - self._start
-            rate = (self.done + self.failed) / elapsed if elapsed > 0 else 0.0
+            rate = (self.done + self.failed + self.skipped) / elapsed if elapsed > 0 else 0.0
             left = self.total - finished
             eta = f"{left / rate:.0f}s" if rate > 0 and counts_item else "?"
             mark = {"done": "✓", "failed": "✗", "skipped": "-"}.get(kind, "·")
             note = f": {printable(details['message'])}" if "message" in details else ""
             self.stream.write(f"[{finished}/{self.total}] {mark} {printable(item)}{note} ({status}; eta {eta})\n")
+            self.stream.flush()
+
+    def _say(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(line, markup=False, highlight=False)
+        elif not self._quiet:
+            self.stream.write(line + "\n")
             self.stream.flush()
 
     def close(self) -> None:

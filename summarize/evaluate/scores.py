@@ -107,8 +107,14 @@ def prf(tp: int, predicted: int, gold: int) -> tuple[float, float, float]:
 # --- metrics --------------------------------------------------------------------------------------
 
 
-def figure_scores(gold: GoldStory, reports: Sequence[SourceReport], aliases: Aliases) -> tuple[float, float, float, list[str]]:
-    system = {figure_key(f, aliases) for r in reports for f in r.figures}
+def figure_scores(gold: GoldStory, reports: Sequence[SourceReport], aliases: Aliases, rec: Reconciled | None = None) -> tuple[float, float, float, list[str]]:
+    # an outlet repeating a claimant's figure in its own voice is that claimant's figure, as reconcile counts it
+    claimed = {i: e.claimant for c in (rec.comparisons if rec else []) for e in c.entries for i in e.figure_ids if e.repeated_by}
+    system = {
+        (*figure_key(f, aliases)[:3], claimed[f.id], *figure_key(f, aliases)[4:]) if f.id in claimed else figure_key(f, aliases)
+        for r in reports
+        for f in r.figures
+    }
     wanted = {gold_key(g, aliases) for g in gold.figures}
     details = [f"missing {_show(k)}" for k in sorted(wanted - system, key=str)] + [f"extra {_show(k)}" for k in sorted(system - wanted, key=str)]
     return (*prf(len(system & wanted), len(system), len(wanted)), details)
@@ -302,7 +308,7 @@ def evaluate_story(gold: GoldStory, reports: Sequence[SourceReport], aliases: Al
     rec = briefing.reconciled if briefing else reconcile(reports, aliases)
     m: dict[str, float | None] = {metric.name: None for metric in METRICS}
     d: dict[str, list[str]] = {}
-    m["figure_precision"], m["figure_recall"], m["figure_f1"], d["figures"] = figure_scores(gold, reports, aliases)
+    m["figure_precision"], m["figure_recall"], m["figure_f1"], d["figures"] = figure_scores(gold, reports, aliases, rec)
     m["disagreement_recall"], m["disagreement_precision"], d["disagreements"] = disagreement_scores(gold, rec, aliases)
     m["false_comparisons"], d["false_comparisons"] = false_comparisons(gold, rec, aliases)
     m["factual_disagreement_recall"], d["factual_disagreements"] = factual_recall(gold, rec, aliases)

@@ -70,15 +70,24 @@ class _Grounded:
     def dropped(self) -> list[Dropped]:
         return [d.record for d in self.drops]
 
-    def drop(self, problem: Problem, item: object) -> None:
-        self.drops.append(_Drop(problem.code, Dropped(kind=problem.kind, reason=problem.reason, item=_dump(item))))
+    def drop(self, problem: Problem, item: object, kind: Kind | None = None) -> None:
+        self.drops.append(_Drop(problem.code, Dropped(kind=kind or problem.kind, reason=problem.reason, item=_dump(item))))
+
+    def unnamed(self, problems: list[Problem], names: list[str], about: dict[str, object], field: str) -> list[str]:
+        """``names`` without those ``problems`` are about (by part), each recorded as a dropped actor: ``about`` and the name as ``field``."""
+        by_part = {p.part: p for p in problems}
+        for k, name in enumerate(names):
+            if k in by_part:
+                self.drop(by_part[k], about | {field: name}, "actor")
+        return [name for k, name in enumerate(names) if k not in by_part]
 
 
 def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int, int, int] = (0, 0, 0)) -> _Grounded:
     """Turn the items of ``draft`` that pass ``check_draft`` into records; drop and record the rest.
 
-    A failing loaded term or figure reference is left out of its item, a place not named drops
-    only the place. ``numbered`` is how many figures, claims and events earlier chunks produced,
+    A failing loaded term or figure reference is left out of its item; a place, an event's actor, an
+    actor's alias or a figure's place or time window the article does not name drops only that.
+    ``numbered`` is how many figures, claims and events earlier chunks produced,
     so ids stay unique."""
     n_fig, n_claim, n_event = numbered
     out = _Grounded()
@@ -106,15 +115,21 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
             out.drop(duplicate[0], fig)
             continue
         fig_ids[fig.id] = f"{sid}:f{n_fig + len(fig_ids) + 1}"
+        nulled: dict[str, object] = {}  # a place or time window the article does not name
+        for p in check.of("figure", i, "place_not_named", "time_not_in_text"):
+            name = "place" if p.code == "place_not_named" else "time_window"
+            nulled[name] = None
+            out.drop(p, {"figure": fig.id, name: getattr(fig, name)})
         out.figures.append(
             FigureClaim(
                 id=fig_ids[fig.id],
-                **fig.model_dump(exclude={"id", "quote"}),
+                **(fig.model_dump(exclude={"id", "quote"}) | nulled),
                 reported_by=outlet,
                 source_id=sid,
                 evidence=ev,
             )
         )
+    claim_events: list[str | None] = []  # each kept claim's draft event id, resolved once events have record ids
     for n, claim in enumerate(draft.claims):
         ev = evidence("claim", n, claim)
         if ev is None:
@@ -134,8 +149,11 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
                 loaded_terms=[term for t, term in enumerate(claim.loaded_terms) if t not in unquoted],
                 evidence=ev,
                 gloss=claim.gloss,
+                aspect=claim.aspect,
+                position=claim.position if claim.aspect in ("cause", "responsibility") else None,
             )
         )
+        claim_events.append(claim.event_id)
     for a, actor in enumerate(draft.actors):
         ev = evidence("actor", a, actor)
         if ev is not None:
@@ -143,12 +161,13 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
                 Actor(
                     name=actor.name_as_written,
                     canonical_name=actor.canonical_name,
-                    aliases=actor.aliases,
+                    aliases=out.unnamed(check.of("actor", a, "alias_not_named"), actor.aliases, {"actor": actor.name_as_written}, "alias"),
                     actor_type=actor.actor_type,
                     source_id=sid,
                     evidence=ev,
                 )
             )
+    event_ids: dict[str, str] = {}
     for n, event in enumerate(draft.events):
         if failed := check.of("event", n, "sub_event_type"):
             out.drop(failed[0], event)
@@ -164,7 +183,8 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
             else:
                 locations.append(Location(name=loc.name_as_written, admin1=loc.admin1, country=loc.country, precision=loc.precision))
         refs = [fig_ids[r] for r in event.figure_ids if r in fig_ids]
-        date = resolve_date(event.date_as_written, source.published)
+        date = resolve_date(event.date_as_written, source.published, source.published_period)
+        event_ids[event.id or f"e{n + 1}"] = f"{sid}:e{n_event + len(out.events) + 1}"
         out.events.append(
             EventRecord(
                 id=f"{sid}:e{n_event + len(out.events) + 1}",
@@ -180,16 +200,19 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
                 date_note=date.note,
                 granularity=event.granularity,
                 status=event.status,
-                actors=event.actors,
+                actors=out.unnamed(check.of("event", n, "actor_not_named"), event.actors, {"event": n}, "actor"),
                 locations=locations,
                 figure_ids=refs,
                 evidence=[ev],
             )
         )
+    out.claims = [c.model_copy(update={"event_ids": [event_ids[e]] if e in event_ids else []}) for c, e in zip(out.claims, claim_events, strict=True)]
     return out
 
 
 def _dump(item: object) -> dict[str, object]:
+    if isinstance(item, dict):
+        return item
     dump = getattr(item, "model_dump", None)
     return dump() if callable(dump) else {"value": repr(item)}
 

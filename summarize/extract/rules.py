@@ -14,6 +14,7 @@ from typing import Literal
 
 from summarize.ground.attribution import attribution_problem
 from summarize.ground.injection import instruction_spans, overlaps
+from summarize.ground.names import name_span
 from summarize.ground.numbers import number_appears, vague_word_appears
 from summarize.ground.quotes import align
 from summarize.models.draft import ExtractionDraft, FigureDraft
@@ -31,7 +32,10 @@ Code = Literal[
     "loaded_term_not_in_quote",  # a claim lists a loaded term its quote does not contain
     "sub_event_type",  # the sub-event type is not a kind of the event type
     "unknown_figure",  # an event cites a figure id that is not among the figures
-    "place_not_named",  # an event's place is not named in the article
+    "place_not_named",  # an event's place, or a figure's, is not named in the article
+    "actor_not_named",  # an event's actor is not named in the article
+    "alias_not_named",  # an actor's alias is not named in the article
+    "time_not_in_text",  # a figure's time window is not in the article
 ]
 NUMBER_CODES: frozenset[Code] = frozenset({"no_number", "number_not_in_quote"})
 INJECTED = "quote comes from text that gives instructions to the model, not from the reporting"
@@ -88,8 +92,21 @@ def align_reporting(quote: str, text: str, *, source_id: str) -> tuple[Evidence 
 
 
 def named_in(name: str, text: str) -> bool:
-    """True when ``text`` names ``name`` in its reporting; a passage addressing the model does not count."""
-    return align_reporting(name, text, source_id="-")[0] is not None
+    """True when ``text`` names ``name`` in its reporting (``ground.name_span``: as whole words, normalised,
+    or a form the alias table gives it); a passage addressing the model does not count."""
+    return name_span(name, text, exclude=instruction_spans(text)) is not None
+
+
+def _name_evidence(name: str, text: str, source_id: str) -> tuple[Evidence | None, bool]:
+    """Where ``text`` names ``name`` (as ``named_in``), as evidence: (evidence, False), or (None, True) when
+    only a passage that addresses the model names it, or (None, False)."""
+    found = name_span(name, text, exclude=instruction_spans(text))
+    if found is None:
+        return None, name_span(name, text) is not None
+    s, e = found
+    if text[s:e] == name:
+        return Evidence(source_id=source_id, quote=name, start=s, end=e, alignment="exact", score=100.0), False
+    return Evidence(source_id=source_id, quote=text[s:e], start=s, end=e, alignment="normalised", score=100.0, quoted_as=name), False
 
 
 def _number_problem(fig: FigureDraft, span: str) -> tuple[Code, str] | None:
@@ -127,6 +144,12 @@ def check_draft(draft: ExtractionDraft, text: str, *, source_id: str = "-") -> D
         message = f"figure id {dup!r} is used more than once; give each figure its own id"
         add(Problem("figure", ids.index(dup, ids.index(dup) + 1), "duplicate_id", message, f"duplicate figure id {dup!r}"))
     for i, fig in enumerate(draft.figures):
+        if fig.place and not named_in(fig.place, text):
+            message = f"figure {fig.id}: place {fig.place!r} is not named in the article; copy the place as written, or null"
+            add(Problem("figure", i, "place_not_named", message, f"figure {fig.id}: place {fig.place!r} not named in the source"))
+        if fig.time_window and not named_in(fig.time_window, text):
+            message = f"figure {fig.id}: time_window {fig.time_window!r} is not in the article; copy the period as written, or null"
+            add(Problem("figure", i, "time_not_in_text", message, f"figure {fig.id}: time window {fig.time_window!r} not in the source"))
         ev = quote("figure", i, f"figure {fig.id}", fig.quote)
         if ev is None:
             continue
@@ -153,15 +176,23 @@ def check_draft(draft: ExtractionDraft, text: str, *, source_id: str = "-") -> D
             if ref not in ids:
                 message = f"event {n}: figure_ids names {ref!r}, which is not among the figures"
                 add(Problem("event", n, "unknown_figure", message, message, part=r))
+        for r, name in enumerate(event.actors):
+            if not named_in(name, text):
+                message = f"event {n}: actor {name!r} is not named in the article; list only actors the article names, as written"
+                add(Problem("event", n, "actor_not_named", message, f"event {n}: actor {name!r} not named in the source", part=r))
         for k, loc in enumerate(event.locations):
             if not named_in(loc.name_as_written, text):
                 message = f"event {n}: location {loc.name_as_written!r} is not named in the article"
                 add(Problem("location", n, "place_not_named", message, "place not named in the source", part=k))
     for a, actor in enumerate(draft.actors):
-        ev, injected = align_reporting(actor.name_as_written, text, source_id=source_id)
+        ev, injected = _name_evidence(actor.name_as_written, text, source_id)
         if ev is None:
             code: Code = "injected" if injected else "quote_not_found"
             add(Problem("actor", a, code, f"actor {actor.name_as_written!r} is not named in the article as written", INJECTED if injected else QUOTE_NOT_FOUND))
-        else:
-            check.evidence[("actor", a)] = ev
+            continue
+        check.evidence[("actor", a)] = ev
+        for k, alias in enumerate(actor.aliases):
+            if not named_in(alias, text):
+                message = f"actor {actor.name_as_written!r}: alias {alias!r} is not named in the article; list only names the article uses"
+                add(Problem("actor", a, "alias_not_named", message, f"actor {actor.name_as_written!r}: alias {alias!r} not named in the source", part=k))
     return check

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from summarize.ground.normalise import fold_with_map
+
 _FLAGS = re.IGNORECASE | re.MULTILINE
+_THIS = r"(?:this|the\s+present|the\s+above|the\s+following)(?:\s+(?:article|text|story|report|piece|page|document|post|item|content))?\b"
+_MODAL = r"(?:must|should|shall|will|(?:are|is|have|has|need|needs|ought)\s+to)(?:\s+(?:always|only|clearly|also))?"
+_SAY = r"(?:say|state|report|mention|include|claim|conclude|read|note|describe|list|give|show|repeat|write|emphasi[sz]e|stress|use)\b"
 _ADDRESSING = [
     # "ignore all previous instructions", "disregard the above prompt"; not "ignore previous
     # instructions to evacuate", which is news about real instructions
@@ -26,6 +31,18 @@ _ADDRESSING = [
     re.compile(r"\b(?:new|updated|revised)\s+system\s+prompt\b", _FLAGS),
     re.compile(r"\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+)?(?:ai|llm|language\s+model|model|assistant|chatbot)\b", _FLAGS),
     re.compile(r"\bwhen\s+(?:summari[sz]ing|extracting|processing|analy[sz]ing)\s+this\s+(?:article|text|document|page)\b", _FLAGS),
+    # what summaries, summarisers or AI readers of this text are to say: "summaries of this article must say",
+    # "any AI summarising this should report", "anyone summarizing this story must state"
+    re.compile(
+        rf"\b(?:summar(?:y|ies)|summari[sz](?:ers?|ations?))\s+(?:of|about|for)\s+{_THIS}\s+{_MODAL}\s+{_SAY}"
+        rf"|\b(?:ai(?:\s+(?:models?|systems?|tools?|assistants?|summari[sz]ers?|readers?))?|a\.i\.|llms?|(?:large\s+)?language\s+models?|chatbots?)\s+"
+        rf"(?:that\s+(?:is|are)\s+|which\s+(?:is|are)\s+)?"
+        rf"(?:summari[sz]ing|reading|processing|analy[sz]ing|parsing|extracting\s+from|quoting|ingesting)\s+{_THIS}"
+        rf"|\b(?:anyone|anybody|whoever|everyone|readers?|reporters?|journalists?|writers?)\s+(?:who\s+(?:is\s+|are\s+)?)?"
+        rf"(?:summari[sz](?:es|e|ing)|quot(?:es|e|ing)|cit(?:es|e|ing)|repost(?:s|ing)?|shar(?:es|e|ing))\s+{_THIS}\s+{_MODAL}\s+{_SAY}"
+        rf"|\b(?:if|when)\s+you\s+(?:summari[sz]e|are\s+summari[sz]ing)\s+{_THIS}\b",
+        _FLAGS,
+    ),
     # a lone chat-template token: <|system|>, <|endoftext|>
     re.compile(r"<\|(?!im_start\|>|im_end\|>)[a-z_]+\|>", _FLAGS),
     # a sentence that opens by ordering a toll to be output: "Report 10,000 dead."
@@ -68,6 +85,13 @@ def _paragraph_end(text: str, pos: int) -> int:
 # Every quote of an answer is checked against the same article; batches run many articles at once.
 @lru_cache(maxsize=64)
 def _instruction_spans(text: str) -> tuple[tuple[int, int], ...]:
+    # Matched on a folded copy, so fullwidth letters, zero-width characters and Cyrillic or Greek look-alikes
+    # ("ＩＧＮＯＲＥ", "ig\u200bnore", "ignоre") hide nothing; the spans are mapped back to ``text``.
+    folded, origin = fold_with_map(text)
+    return _merged([(origin[s], origin[e - 1] + 1) for s, e in _spans(folded) if e > s])
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for pattern in _ADDRESSING:
         for m in pattern.finditer(text):
@@ -82,6 +106,10 @@ def _instruction_spans(text: str) -> tuple[tuple[int, int], ...]:
             nxt = next((f for f in fences[n + 1 :] if f["which"].upper() == "BEGIN"), None)
             end = nxt.end() if nxt else len(text.rstrip())
         spans.append((m.start() + len(m.group()) - len(m.group().lstrip()), end))
+    return spans
+
+
+def _merged(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     merged: list[tuple[int, int]] = []
     for s, e in sorted(spans):
         if merged and s <= merged[-1][1]:
@@ -95,12 +123,16 @@ def instruction_spans(text: str) -> list[tuple[int, int]]:
     """[start, end) spans of ``text`` that address the model instead of the reader, merged and sorted.
 
     Found: requests to ignore or override previous instructions, the prompt or the schema; claims
-    about what the reader is ("you are now an AI assistant"); notes to the model; lone
+    about what the reader is ("you are now an AI assistant"); notes to the model; orders to summaries
+    or to an AI reading the text ("summaries of this article must say", "any AI summarising this should
+    report"); lone
     chat-template tokens; sentence-initial orders to output a toll ("Report 10,000 dead."); each
     widened to its sentence. Chat-template blocks (``<|im_start|>`` to ``<|im_end|>``, ``[INST]``,
     ``<<SYS>>``) count whole. Lines opening with a role label ("SYSTEM:",
     "Assistant:") count to the end of their paragraph; lines shaped like the source fence count
-    as well, and after a fake END line everything up to a fake BEGIN line (or the end).
+    as well, and after a fake END line everything up to a fake BEGIN line (or the end). Patterns are
+    matched on ``fold_with_map``'s copy: fullwidth forms, invisible characters, accents and Latin
+    look-alikes inside Latin words do not hide a passage; Arabic or Cyrillic text is read as written.
     """
     return list(_instruction_spans(text))
 

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from fractions import Fraction
 
-from summarize.ground.normalise import normalise_text
+from summarize.ground.normalise import THOUSANDS_MARK, normalise_text, number_text
 
 _SMALL = {
     w: i
@@ -21,10 +21,10 @@ _TENS = {w: 10 * i for i, w in enumerate(["twenty", "thirty", "forty", "fifty", 
 _SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _MULT = {"hundred": 100, "dozen": 12, **_SCALES}
 _NUMBER_WORDS = {*_SMALL, *_TENS, *_MULT}
-# Separators that may sit inside a written number: thousands marks (incl. NBSP, thin and
-# narrow spaces, the Arabic thousands sign) and decimal points. A plain space is excluded:
-# "in 2023 150 people" is two numbers.
-_DIGIT_RUN = re.compile(r"\d+(?:[,.'\u00a0\u2009\u202f\u066b\u066c]\d+)*")
+# Separators that may sit inside a written number: thousands marks (the Arabic thousands sign, and
+# THOUSANDS_MARK, which ``number_text`` puts where spaces of any width group digits: "1 200",
+# "1\u00a0200") and decimal points. Other spaces separate numbers: "in 2023 150 people" is two.
+_DIGIT_RUN = re.compile(rf"\d+(?:[,.'{THOUSANDS_MARK}\u066b\u066c]\d+)*")
 _SCALE_AFTER = re.compile(r"\s*(hundred|thousand|million|billion|dozen)(?![^\W\d_])", re.IGNORECASE)
 _DIGIT_SCALED = re.compile(f"{_DIGIT_RUN.pattern}(?:{_SCALE_AFTER.pattern})?", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+")
@@ -149,9 +149,9 @@ def _word_numbers(s: str) -> set[int]:
 
 def numbers_in(s: str) -> set[int]:
     """All whole numbers stated in ``s``, in digits (any script) or English words."""
-    # No NFKC here: it would turn the NBSP and thin spaces used as thousands marks into
-    # plain spaces, which we must not read as separators.
-    s = _ascii_digits(s)
+    # The aligner's normalisation for invisibles and spaces (``number_text``); no NFKC, which would
+    # not tell a thousands mark from a space between two numbers.
+    s = _ascii_digits(number_text(s))
     # The word pass must not read the "million" of "2 million" as a number of its own.
     words_only = _DIGIT_SCALED.sub(" # ", s)
     return _digit_numbers(s) | _word_numbers(words_only)
@@ -164,7 +164,7 @@ def number_appears(value: int, s: str) -> bool:
         return True
     if not (_AR_LETTER.search(s) or _FR_MARKERS.search(s.casefold())):
         return False  # English: "per cent" is not a hundred
-    return value in foreign_word_numbers(_DIGIT_SCALED.sub(" # ", _ascii_digits(s)))
+    return value in foreign_word_numbers(_DIGIT_SCALED.sub(" # ", _ascii_digits(number_text(s))))
 
 
 # French and Arabic number words, for checking figures quoted in those languages. Only for that:
@@ -246,13 +246,23 @@ def foreign_word_numbers(s: str) -> set[int]:
     return found
 
 
+# What Arabic writes onto the front of a word: a conjunction (و, ف), a preposition (ب, ل, ك), the article.
+_AR_PREFIX = "(?:[وف]?[بلك]?(?:ال|ل)?)"
+_AR_CLITIC = re.compile(r"^[وف]?[بلك]?(?:ال)?(?=[\u0621-\u064a]{4})")
+
+
 def vague_word_appears(word: str, s: str) -> bool:
-    """Whole-word, case-insensitive match, tolerating singular/plural ('dozen' ~ 'dozens')."""
+    """Whole-word, case-insensitive match, tolerating singular/plural ('dozen' ~ 'dozens') and, in Arabic,
+    the clitics written onto a word: 'مئات' is found in "ومئات" (and hundreds), and 'بعشرات' matches "لعشرات"."""
     parts = normalise_text(word).split(" ")
     if not parts or not parts[0]:
         return False
     pieces = []
     for p in parts:
+        if _AR_LETTER.match(p):
+            bare = _AR_CLITIC.sub("", p)
+            pieces.append(_AR_PREFIX + "(?:" + "|".join(sorted({re.escape(p), re.escape(bare)}, key=len, reverse=True)) + ")")
+            continue
         base = p[:-1] if p.endswith("s") and len(p) > 3 else p
         pieces.append(re.escape(base) + "(?:s|es)?")
     pattern = r"(?<!\w)" + r"[\s-]+".join(pieces) + r"(?!\w)"

@@ -16,6 +16,7 @@ Cassette rules:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,6 +86,39 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
+class Malformed(ValueError):
+    """A cassette whose interactions do not have the shape a recording has; the message is one line."""
+
+
+def _check_headers(value: Any, where: str) -> None:
+    ok = isinstance(value, dict) and all(
+        isinstance(k, str) and (isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))) for k, v in value.items()
+    )
+    if not ok:
+        raise Malformed(f"{where} must map header names to lists of strings")
+
+
+def check_interactions(interactions: list[Any]) -> None:
+    """Refuse, in one line naming the interaction, what a recording never holds, before vcrpy reads it."""
+    for n, item in enumerate(interactions, 1):
+        where = f"interaction {n}"
+        if not isinstance(item, dict) or not isinstance(item.get("request"), dict) or not isinstance(item.get("response"), dict):
+            raise Malformed(f"{where} needs a request and a response, each a mapping")
+        req, resp = item["request"], item["response"]
+        if not isinstance(req.get("method"), str) or not isinstance(req.get("uri"), str):
+            raise Malformed(f"{where}: the request needs a method and a uri, as text")
+        _check_headers(req.get("headers", {}), f"{where}: the request's headers")
+        status = resp.get("status")
+        code = status.get("code") if isinstance(status, dict) else None
+        if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+            raise Malformed(f"{where}: the response needs a status with an HTTP code (100-599)")
+        if not isinstance(status.get("message", ""), str):
+            raise Malformed(f"{where}: the response's status message must be text")
+        _check_headers(resp.get("headers", {}), f"{where}: the response's headers")
+        if "body" in resp and not isinstance(resp["body"], (str, type(None))) and "json" not in resp:
+            raise Malformed(f"{where}: the response body must be text (or JSON data under json:)")
+
+
 class _Serializer:
     """YAML with JSON bodies stored as data (``json:``) rather than as escaped strings."""
 
@@ -106,7 +140,8 @@ class _Serializer:
     def deserialize(text: str) -> dict[str, Any]:
         data = load_yaml(text) or {}
         if not isinstance(data, dict) or not isinstance(data.get("interactions", []), list):
-            raise TypeError("expected a mapping with a list of interactions")
+            raise Malformed("expected a mapping with a list of interactions")
+        check_interactions(data.get("interactions", []))
         interactions = []
         for item in data.get("interactions", []):
             req = dict(item["request"])
@@ -178,13 +213,25 @@ def cassette(*, record: Path | None = None, replay: Path | None = None, secrets:
         record.parent.mkdir(parents=True, exist_ok=True)
         if record.exists():
             record.unlink()
-    try:
-        with recorder.use_cassette(str(path), record_mode="all" if record else "none", allow_playback_repeats=False) as cas:
-            yield cas
+    manager = recorder.use_cassette(str(path), record_mode="all" if record else "none", allow_playback_repeats=False)
+    try:  # loading is where a malformed file fails; errors inside the block are the block's own
+        cas = manager.__enter__()
     except AliasRefused as exc:
         raise CassetteError(f"{path}: {exc}") from None
-    except (yaml.YAMLError, KeyError, TypeError) as exc:
-        raise CassetteError(f"{path}: not a readable cassette ({exc})") from None
+    except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:  # Malformed and UnicodeDecodeError are ValueErrors
+        raise CassetteError(f"{path}: not a readable cassette ({_one_line(exc)})") from None
+    try:
+        yield cas
+    except BaseException:
+        if not manager.__exit__(*sys.exc_info()):
+            raise
+    else:
+        manager.__exit__(None, None, None)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def recorded_call_settings(path: Path) -> dict[str, object]:
@@ -196,8 +243,8 @@ def recorded_call_settings(path: Path) -> dict[str, object]:
         data = _Serializer.deserialize(path.read_text(encoding="utf-8"))
     except AliasRefused as exc:
         raise CassetteError(f"{path}: {exc}") from None
-    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-        raise CassetteError(f"{path}: not a readable cassette ({exc})") from None
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:  # Malformed and UnicodeDecodeError are ValueErrors
+        raise CassetteError(f"{path}: not a readable cassette ({_one_line(exc)})") from None
     for interaction in data["interactions"]:
         body = _json_or_raw(interaction["request"].get("body"))
         if not isinstance(body, dict) or "messages" not in body:

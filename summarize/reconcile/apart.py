@@ -36,7 +36,7 @@ def not_comparable(comparisons: list[FigureComparison]) -> list[NotComparable]:
         for e in (e for e in c.entries if e.superseded and e.bounds() is not None):
             later = [t for t in latest if t.claimant == e.claimant]
             found.append(_pair(e, later, f"updated: {e.claimant}'s {amount(e)} ({e.as_of_text or e.as_of}) was replaced by its own later figure"))
-        for e in (e for e in c.entries if e.status != "current" and e.bounds() is not None):
+        for e in (e for e in c.entries if e.status != "current"):
             by = f" by {e.status_by}" if e.status_by else ""
             others = [t for t in latest if t is not e]
             if others:

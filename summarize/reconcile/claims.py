@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -113,10 +114,20 @@ def factual_disagreements(story: Story) -> list[Disagreement]:
     return found
 
 
+_NEGATION = re.compile(r"\b(not|no|never|denies|denied|nobody|none)\b", re.IGNORECASE)
+
+
+def _same_position(a: str, b: str) -> bool:
+    # "the army" and "not the army" share every word but say opposite things
+    if bool(_NEGATION.search(a)) != bool(_NEGATION.search(b)):
+        return False
+    return fuzz.token_set_ratio(a, b, processor=utils.default_process) >= _SAME_POSITION
+
+
 def _distinct(texts: Iterable[str]) -> list[str]:
     kept: list[str] = []
     for text in sorted({" ".join(t.split()) for t in texts if t.strip()}):
-        if not any(fuzz.token_set_ratio(text, k, processor=utils.default_process) >= _SAME_POSITION for k in kept):
+        if not any(_same_position(text, k) for k in kept):
             kept.append(text)
     return kept
 

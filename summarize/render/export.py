@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from summarize.aliases import Aliases, load_aliases, norm_name
+from summarize.aliases import Aliases, load_aliases, norm_name, story_aliases
 from summarize.claimants import claimant_name, party_sources_only
 from summarize.fileio import atomic_write
 from summarize.models.report import Actor, EventRecord, FigureClaim, Source, SourceReport
@@ -161,7 +161,7 @@ def _natural(ident: str) -> list[int | str]:
 
 def acled_rows(reports: Sequence[SourceReport], aliases: Aliases | None = None) -> list[dict[str, str]]:
     """One row per event record, keyed by ``CSV_COLUMNS`` in order; every value a string."""
-    story = _Story(reports, aliases or load_aliases())
+    story = _Story(reports, aliases or load_aliases(story_aliases(r.source.path for r in reports)))
     counted: dict[str, str] = {}  # figure id -> the event whose row counts it
     rows = []
     for report in story.reports:
@@ -343,7 +343,7 @@ def _part_sums(story: _Story, figures: list[tuple[FigureClaim, _Candidate]]) -> 
 
 def figure_claims_jsonl(reports: Sequence[SourceReport], aliases: Aliases | None = None) -> str:
     """One JSON object per figure claim, with who said it (claimant) and who carried it (outlet)."""
-    story = _Story(reports, aliases or load_aliases())
+    story = _Story(reports, aliases or load_aliases(story_aliases(r.source.path for r in reports)))
     cited: dict[str, list[str]] = defaultdict(list)
     for report in story.reports:
         for event in report.events:
