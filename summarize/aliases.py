@@ -91,8 +91,9 @@ def load_aliases(extra: Path | str | None = None, *, packs: Sequence[str] = ()) 
 
     load(BUNDLED_ALIASES, None)
     for item in queue:
-        if isinstance(item, str) and item in pack_names():
-            load(_pack_path(item, None), f"pack:{item}")
+        # a bundled pack's name, unless a file of that name exists (so `--aliases syria` works from the CLI)
+        if str(item) in pack_names() and not Path(item).exists():
+            load(_pack_path(str(item), None), f"pack:{item}")
         else:
             load(Path(item), str(item))
     return Aliases(names, groups, frozenset(party_sources), tuple(tables))

@@ -16,7 +16,7 @@ EXAMPLES = ROOT / "examples"
 CASSETTES = ROOT / "cassettes"
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]")
-_NUMBER = re.compile(r"\d[\d,]*")
+_NUMBER = re.compile(r"\d[\d,]*(?: \d{3}(?!\d))*")  # "2 000" is two thousand, as the number check reads it
 
 
 def copying_answer(text: str) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def copying_answer(text: str) -> dict[str, Any]:
                     "metric": "killed",
                     "population": "all",
                     "party": None,
-                    "value": int(match.group(0).replace(",", "")),
+                    "value": int(match.group(0).replace(",", "").replace(" ", "")),
                     "low": None,
                     "high": None,
                     "qualifier": "exact",

@@ -100,6 +100,8 @@ def test_auto_grouping_finds_the_two_example_stories(tmp_path: Path, capsys: pyt
     flat.mkdir()
     for p in [*(EXAMPLES / "aleppo").glob("*.txt"), *(EXAMPLES / "floods").glob("*.txt")]:
         (flat / p.name).write_bytes(p.read_bytes())
+    # the Aleppo articles need the Syrian alias pack (SOHR's 80 HTS + 19 SNA are 99 opposition fighters); it travels with them
+    (flat / "aliases.toml").write_bytes((EXAMPLES / "aleppo" / "aliases.toml").read_bytes())
     with ScriptedServer(authored_responder()) as server:
         code, err = batch([str(flat), "--out", str(tmp_path / "run"), "--group", "auto"], server, capsys)
     assert code == 0, err

@@ -62,7 +62,7 @@ def test_markdown_report_shows_checks_and_provenance(capsys: pytest.CaptureFixtu
     assert code == 0
     assert "| valley-courier-day1:f1 | ≥ 12 | killed, all, in Brask | Valdorian Civil Defence |" in out
     assert "✓ **quotes_grounded**" in out
-    assert "Provenance: model gpt-4o-mini" in out and "extract v1" in out
+    assert "Provenance: model gpt-4o-mini" in out and "extract v2" in out
 
 
 @pytest.mark.parametrize("mode", ["tools", "json_schema"])

@@ -90,7 +90,7 @@ def test_undeclared_placeholder_fails_when_loading(tmp_path: Path) -> None:
 
 
 def test_user_prompt_dir_is_used_and_changes_the_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    d = _copy_prompt(tmp_path, replace=('version = "1"', 'version = "1-local"'))
+    d = _copy_prompt(tmp_path, replace=('version = "2"', 'version = "2-local"'))
     code, out, err = run_json(
         ["extract", str(EXAMPLES / "floods"), "--replay", str(CASSETTES / "floods-extract.yaml"), "--prompts", str(d)],
         capsys,
@@ -98,7 +98,7 @@ def test_user_prompt_dir_is_used_and_changes_the_hash(tmp_path: Path, capsys: py
     # the template text sent is unchanged, so the recording still matches; the provenance names the user's copy
     assert code == 0, err
     ref = out["reports"][0]["provenance"]["prompts"][0]
-    assert ref["version"] == "1-local" and ref["sha256"] != load_prompt("extract").sha256
+    assert ref["version"] == "2-local" and ref["sha256"] != load_prompt("extract").sha256
 
 
 def test_changed_prompt_text_does_not_replay_an_old_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

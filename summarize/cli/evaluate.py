@@ -106,7 +106,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common:
     source.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two eval.json files written by --out")
     ev.add_argument("--out", metavar="DIR", help="also write eval.json and eval.md (compare.md with --compare) here")
     ev.add_argument("--terms", action="append", default=[], metavar="FILE", help="extra loaded-term list; repeatable")
-    ev.add_argument("--aliases", metavar="FILE", help="extra actor and claimant aliases (TOML)")
+    ev.add_argument("--aliases", metavar="FILE|PACK", help="a bundled story pack (e.g. syria) or a TOML file of aliases")
 
 
 def run(args: argparse.Namespace) -> int:

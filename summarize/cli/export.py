@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], common:
     p.add_argument("input", metavar="INPUT", help="extract output (--format json or jsonl) or a briefing JSON (brief --format json)")
     p.add_argument("--to", choices=("acled", "figures"), default="acled", help="acled: CSV of event records (default); figures: JSONL of figure claims")
     p.add_argument("-o", "--output", metavar="PATH", help="write here (atomically) instead of stdout")
-    p.add_argument("--aliases", metavar="FILE", help="extra actor and claimant aliases (TOML, merged over the bundled table)")
+    p.add_argument("--aliases", metavar="FILE|PACK", help="a bundled story pack (e.g. syria) or a TOML file of aliases, merged over the core table")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("--format", choices=("md", "json", "html"), default="md")
     br.add_argument("--language", default="English", help="language of the briefing (default English)")
     br.add_argument("--terms", action="append", default=[], metavar="FILE", help="extra loaded-term list (pattern | neutral rendering per line); repeatable")
-    br.add_argument("--aliases", metavar="FILE", help="extra actor and claimant aliases (TOML, merged over the bundled table)")
+    br.add_argument("--aliases", metavar="FILE|PACK", help="a bundled story pack (e.g. syria) or a TOML file of aliases, merged over the core table")
 
     ck = sub.add_parser(
         "check",
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ck.add_argument("briefing", metavar="BRIEFING.json")
     ck.add_argument("--terms", action="append", default=[], metavar="FILE")
-    ck.add_argument("--aliases", metavar="FILE")
+    ck.add_argument("--aliases", metavar="FILE|PACK")
 
     ba = sub.add_parser(
         "batch",

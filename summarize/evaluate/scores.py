@@ -107,14 +107,19 @@ def prf(tp: int, predicted: int, gold: int) -> tuple[float, float, float]:
 # --- metrics --------------------------------------------------------------------------------------
 
 
+def _claimed(rec: Reconciled | None) -> dict[str, str]:
+    """Figure id -> claimant for figures an outlet repeats in its own voice: that claimant's, as reconcile counts them."""
+    return {i: e.claimant for c in (rec.comparisons if rec else []) for e in c.entries for i in e.figure_ids if e.repeated_by}
+
+
+def _system_key(f: FigureClaim, aliases: Aliases, claimed: dict[str, str]) -> FigureKey:
+    key = figure_key(f, aliases)
+    return (*key[:3], claimed[f.id], *key[4:]) if f.id in claimed else key
+
+
 def figure_scores(gold: GoldStory, reports: Sequence[SourceReport], aliases: Aliases, rec: Reconciled | None = None) -> tuple[float, float, float, list[str]]:
-    # an outlet repeating a claimant's figure in its own voice is that claimant's figure, as reconcile counts it
-    claimed = {i: e.claimant for c in (rec.comparisons if rec else []) for e in c.entries for i in e.figure_ids if e.repeated_by}
-    system = {
-        (*figure_key(f, aliases)[:3], claimed[f.id], *figure_key(f, aliases)[4:]) if f.id in claimed else figure_key(f, aliases)
-        for r in reports
-        for f in r.figures
-    }
+    claimed = _claimed(rec)
+    system = {_system_key(f, aliases, claimed) for r in reports for f in r.figures}
     wanted = {gold_key(g, aliases) for g in gold.figures}
     details = [f"missing {_show(k)}" for k in sorted(wanted - system, key=str)] + [f"extra {_show(k)}" for k in sorted(system - wanted, key=str)]
     return (*prf(len(system & wanted), len(system), len(wanted)), details)
@@ -225,7 +230,9 @@ def same_fact(fact: str, text: str) -> bool:
     return fuzz.token_set_ratio(fact, text, processor=utils.default_process) >= KEY_FACT_MIN_SCORE
 
 
-def coverage(gold: GoldStory, reports: Sequence[SourceReport], aliases: Aliases, cited: set[str] | None = None) -> tuple[dict[str, float | None], list[str]]:
+def coverage(
+    gold: GoldStory, reports: Sequence[SourceReport], aliases: Aliases, cited: set[str] | None = None, rec: Reconciled | None = None
+) -> tuple[dict[str, float | None], list[str]]:
     """Per source: share of its gold figures and key facts kept (only items in ``cited`` count, when given)."""
     by_source = {r.source.id: r for r in reports}
     keep: Callable[[str], bool] = (lambda _: True) if cited is None else cited.__contains__
@@ -233,7 +240,7 @@ def coverage(gold: GoldStory, reports: Sequence[SourceReport], aliases: Aliases,
     missed = []
     for sid in gold.source_ids:
         report = by_source.get(sid)
-        figures = {figure_key(f, aliases) for f in report.figures if keep(f.id)} if report else set()
+        figures = {_system_key(f, aliases, _claimed(rec)) for f in report.figures if keep(f.id)} if report else set()
         texts = [c.text for c in report.claims if keep(c.id)] + [e.summary for e in report.events if keep(e.id)] if report else []
         items = [(f"figure {_show(gold_key(g, aliases))}", gold_key(g, aliases) in figures) for g in gold.figures if sid in g.source_ids]
         items += [(f"fact {k.text}", any(same_fact(k.text, t) for t in texts)) for k in gold.key_facts if sid in k.source_ids]
@@ -316,7 +323,7 @@ def evaluate_story(gold: GoldStory, reports: Sequence[SourceReport], aliases: Al
     m["terminology_recall"], d["terminology"] = terminology_recall(gold, rec, aliases)
     m["quotes_verbatim"], d["quotes_verbatim"] = verbatim_share(reports)
     cited = {i for s in briefing.sentences() for i in s.claim_ids} if briefing else None
-    shares, d["coverage"] = coverage(gold, reports, aliases, cited)
+    shares, d["coverage"] = coverage(gold, reports, aliases, cited, rec)
     m["coverage_min"] = min((s for s in shares.values() if s is not None), default=None)
     m["order_invariance"] = order_invariance(reports, aliases)
     if briefing:
