@@ -15,8 +15,12 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from summarize.errors import ConfigError
+
+if TYPE_CHECKING:
+    from summarize.models.report import SourceReport
 
 logger = logging.getLogger(__name__)
 BUNDLED_ALIASES = Path(__file__).parent / "data" / "aliases.toml"
@@ -58,6 +62,21 @@ class Aliases:
 
     def group_members(self, party: str) -> tuple[str, ...] | None:
         return self.groups.get(self.canonical(party))
+
+
+def spellings(names: Iterable[str]) -> dict[str, str]:
+    """One spelling per folded name (al-Ghaithi, Al-Ghaithi, al Ghaithi): the most used, then the first in sort order."""
+    counts: dict[str, dict[str, int]] = {}
+    for name in (n.strip() for n in names if n and n.strip()):
+        forms = counts.setdefault(norm_name(name), {})
+        forms[name] = forms.get(name, 0) + 1
+    return {key: min(forms, key=lambda f: (-forms[f], f)) for key, forms in counts.items() if key}
+
+
+def names_in(reports: Iterable[SourceReport]) -> list[str]:
+    """Every speaker and party name the reports use, for ``Aliases.with_spellings(spellings(...))``."""
+    named = [n for r in reports for f in r.figures for n in (f.attributed_to, f.party, f.status_by, f.cited_via) if n]
+    return named + [c.attributed_to for r in reports for c in r.claims]
 
 
 def pack_names() -> list[str]:

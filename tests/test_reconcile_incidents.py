@@ -211,3 +211,14 @@ def test_events_of_one_source_are_never_merged_into_one_incident() -> None:
     rec = reconcile(story(day1))
     day1_events = {"valley-courier-day1:e1", "valley-courier-day1:e2"}
     assert all(len(day1_events & set(i.event_ids)) <= 1 for i in rec.incidents)
+
+
+def test_spelling_variants_are_one_claimant_in_exports_too() -> None:
+    import json
+
+    from summarize.render.export import figure_claims_jsonl
+
+    wire = add_figure(reports()["national-wire-day2"], 7, value=50, qualifier="exact", attributed_to="al-Ghaithi")
+    river = add_figure(reports()["river-times-day2"], 7, value=50, qualifier="exact", attributed_to="Al Ghaithi")
+    rows = [json.loads(line) for line in figure_claims_jsonl(story(wire, river)).splitlines()]
+    assert len({r["claimant_canonical"] for r in rows if r["value"] == 50}) == 1

@@ -39,7 +39,7 @@ from textwrap import shorten
 
 from rapidfuzz import fuzz, utils
 
-from summarize.aliases import Aliases, load_aliases
+from summarize.aliases import Aliases, load_aliases, names_in, spellings
 from summarize.brief.writer import BriefOptions, briefing_languages, format_claims, format_sources
 from summarize.claimants import claimant_name
 from summarize.evaluate.gold import (
@@ -312,6 +312,9 @@ def order_invariance(reports: Sequence[SourceReport], aliases: Aliases, shuffles
 def evaluate_story(gold: GoldStory, reports: Sequence[SourceReport], aliases: Aliases, options: BriefOptions, briefing: Briefing | None = None) -> StoryEval:
     if gold.aliases:  # the story's packs, as its example directory's aliases.toml names them
         aliases = load_aliases(options.aliases, packs=gold.aliases)
+    # spelling variants of one name (al-Ghaithi, Al Ghaithi) are one claimant, in the gold as in the run
+    gold_names = [f.claimant for f in gold.figures] + [c for d in gold.disagreements for c in d.claimants]
+    aliases = aliases.with_spellings(spellings([*names_in(reports), *gold_names]))
     rec = briefing.reconciled if briefing else reconcile(reports, aliases)
     m: dict[str, float | None] = {metric.name: None for metric in METRICS}
     d: dict[str, list[str]] = {}

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from summarize.aliases import Aliases, is_own_voice, norm_name
+from summarize.aliases import Aliases, is_own_voice, names_in, spellings
 from summarize.claimants import claimant_name, is_unattributed, speaks_for_party
 from summarize.models.briefing import FigureEntry, Position
 from summarize.models.report import FigureClaim, Source, SourceReport
@@ -109,23 +109,12 @@ def ids_of(e: FigureEntry) -> list[str]:
     return e.figure_ids or e.derived_from
 
 
-def spellings(names: Iterable[str]) -> dict[str, str]:
-    """One spelling per folded name (al-Ghaithi, Al-Ghaithi, al Ghaithi): the most used, then the first in sort order."""
-    counts: dict[str, dict[str, int]] = {}
-    for name in (n.strip() for n in names if n and n.strip()):
-        forms = counts.setdefault(norm_name(name), {})
-        forms[name] = forms.get(name, 0) + 1
-    return {key: min(forms, key=lambda f: (-forms[f], f)) for key, forms in counts.items() if key}
-
-
 class Story:
     """The reports, with the lookups every rule needs."""
 
     def __init__(self, reports: Sequence[SourceReport], aliases: Aliases) -> None:
         self.reports = sorted(reports, key=lambda r: r.source.id)
-        named = [n for r in self.reports for f in r.figures for n in (f.attributed_to, f.party, f.status_by, f.cited_via) if n]
-        named += [c.attributed_to for r in self.reports for c in r.claims]
-        self.aliases = aliases.with_spellings(spellings(n for n in named if not is_own_voice(n) and not is_unattributed(n)))
+        self.aliases = aliases.with_spellings(spellings(n for n in names_in(self.reports) if not is_own_voice(n) and not is_unattributed(n)))
         self.sources: dict[str, Source] = {r.source.id: r.source for r in self.reports}
         self.figures: dict[str, FigureClaim] = {f.id: f for r in self.reports for f in r.figures}
         self.incidents: Incidents = find_incidents(self.reports)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from summarize.aliases import Aliases, load_aliases, norm_name, story_aliases
+from summarize.aliases import Aliases, load_aliases, names_in, norm_name, spellings, story_aliases
 from summarize.claimants import claimant_name, party_sources_only
 from summarize.fileio import atomic_write
 from summarize.models.report import Actor, EventRecord, FigureClaim, Source, SourceReport
@@ -131,7 +131,7 @@ class _Story:
     """Lookups across the reports: figures and sources by id, actors of each source by name."""
 
     def __init__(self, reports: Sequence[SourceReport], aliases: Aliases) -> None:
-        self.aliases = aliases
+        self.aliases = aliases.with_spellings(spellings(names_in(reports)))  # al-Ghaithi and Al Ghaithi are one claimant
         self.reports = sorted(reports, key=lambda r: r.source.id)
         self.sources: dict[str, Source] = {r.source.id: r.source for r in self.reports}
         self.figures: dict[str, FigureClaim] = {f.id: f for r in self.reports for f in r.figures}
