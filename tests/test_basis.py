@@ -31,3 +31,46 @@ def test_only_counts_are_questioned() -> None:
     assert basis_problem(quote, [2000], "bodies_recovered") is not None
     assert basis_problem(quote, [2000], "projected") is None
     assert basis_problem(quote, [2000], "unclear") is None
+
+
+def _draft(text: str, **figure: object) -> tuple[object, object]:
+    from summarize.extract.extractor import ground_draft
+    from summarize.models.draft import ExtractionDraft
+    from summarize.sources.article import parse_article
+
+    source = parse_article(text, name="mayor.txt", path=None)
+    base = {
+        "id": "f1",
+        "metric": "killed",
+        "population": "all",
+        "party": None,
+        "value": None,
+        "low": 1800,
+        "high": 2000,
+        "qualifier": "range",
+        "vague_word": None,
+        "time_window": None,
+        "place": None,
+        "attributed_to": "the mayor",
+        "quote": "The mayor said the toll could reach 1,800 to 2,000.",
+        "gloss": None,
+    }
+    draft = ExtractionDraft.model_validate({"events": [], "figures": [{**base, **figure}], "claims": [], "actors": []})
+    return ground_draft(draft, source), source
+
+
+ARTICLE = "MERROW (Wire) - The mayor said the toll could reach 1,800 to 2,000. Rescue teams kept searching.\n"
+
+
+def test_a_projection_given_as_a_count_is_kept_as_a_projection_and_reported() -> None:
+    grounded, _ = _draft(ARTICLE, basis="counted")
+    (figure,) = grounded.figures  # type: ignore[attr-defined]
+    assert figure.basis == "projected"
+    assert [d.reason for d in grounded.dropped if "read as 'projected'" in d.reason]  # type: ignore[attr-defined]
+
+
+def test_a_relay_or_denier_the_article_never_names_is_dropped() -> None:
+    grounded, _ = _draft(ARTICLE, basis="projected", cited_via="Kestland Hydro", status="denied", status_by="the mayor")
+    (figure,) = grounded.figures  # type: ignore[attr-defined]
+    assert figure.cited_via is None and figure.status_by == "the mayor"
+    assert any("cited_via 'Kestland Hydro' not named" in d.reason for d in grounded.dropped)  # type: ignore[attr-defined]

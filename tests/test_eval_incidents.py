@@ -102,3 +102,16 @@ def test_the_aleppo_story_uses_its_pack_and_keeps_its_reference_comparisons() ->
     assert [s.note for s in rec.sum_checks] == ["80 + 54 + 19 = 153 (the total is given as 'at least 153')"]
     # `summarize check` re-derives the same tables with the packs the briefing records
     assert all(c.passed for c in check_briefing(briefing))
+
+
+def test_withdrawn_relayed_and_revised_figures_carry_who_and_the_claims_that_say_so() -> None:
+    rec = reconcile(list(_reports("quake-flood")))
+    killed = next(c for c in rec.comparisons if c.scope_key == "killed|all|")
+    by_value = {e.value: e for e in killed.entries}
+    withdrawn = by_value[4300]
+    assert (withdrawn.claimant, withdrawn.status, withdrawn.status_by, withdrawn.cited_via) == ("Kestland Red Crescent", "withdrawn", "OCHA", ["OCHA"])
+    assert withdrawn.status_claim_ids and not withdrawn.current
+    assert by_value[612].status == "revised" and by_value[845].current
+    (numeric,) = [d for d in rec.disagreements if d.kind == "numeric"]
+    assert {p.claimant for p in numeric.positions} == {"Kestland Red Crescent", "WHO"}
+    assert not any("4300" in p.statement or "612" in p.statement for p in numeric.positions)

@@ -69,7 +69,8 @@ class Budget:
 
     def settle(self, reserved: float, usage: Usage, *, chunks: int = 0, brief: bool = False) -> None:
         """Replace a reservation by what was spent; a finished call (``chunks`` > 0, or ``brief``) teaches the estimate."""
-        cost = usage.cost_usd or 0.0
+        # an answer that reported no usage has an unknown cost: what was reserved for it counts as spent, never 0
+        cost = reserved if usage.cost_usd is None and usage.unreported else usage.cost_usd or 0.0
         with self.lock:
             self.reserved = max(0.0, self.reserved - reserved)
             self.spent += cost

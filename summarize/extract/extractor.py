@@ -16,7 +16,7 @@ from summarize import __version__
 from summarize.config import Settings
 from summarize.errors import EndpointError, SummarizeError
 from summarize.extract.chunk import dedupe_actors, dedupe_claims, dedupe_events, dedupe_figures, split_text
-from summarize.extract.rules import NUMBER_CODES, Code, Kind, Problem, check_draft
+from summarize.extract.rules import NAMED_FIELDS, NUMBER_CODES, Code, Kind, Problem, check_draft
 from summarize.ground.dates import resolve_date
 from summarize.ground.injection import instruction_spans
 from summarize.llm.client import CallLabel, verifying
@@ -116,9 +116,9 @@ def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int,
             continue
         fig_ids[fig.id] = f"{sid}:f{n_fig + len(fig_ids) + 1}"
         nulled: dict[str, object] = {}  # a place or time window the article does not name
-        for p in check.of("figure", i, "place_not_named", "time_not_in_text"):
-            name = "place" if p.code == "place_not_named" else "time_window"
-            nulled[name] = None
+        for p in check.of("figure", i, "place_not_named", "time_not_in_text", "name_not_in_text", "basis_not_a_count"):
+            name = {"place_not_named": "place", "time_not_in_text": "time_window", "basis_not_a_count": "basis"}.get(p.code) or NAMED_FIELDS[p.part or 0]
+            nulled[name] = "projected" if p.code == "basis_not_a_count" else None  # a conditional wording is read as what it is
             out.drop(p, {"figure": fig.id, name: getattr(fig, name)})
         out.figures.append(
             FigureClaim(

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from summarize.claimants import is_unattributed
 from summarize.ground.attribution import attribution_problem
+from summarize.ground.basis import basis_problem
 from summarize.ground.injection import instruction_spans, overlaps
 from summarize.ground.names import name_span
 from summarize.ground.numbers import number_appears, vague_word_appears
@@ -36,7 +38,10 @@ Code = Literal[
     "actor_not_named",  # an event's actor is not named in the article
     "alias_not_named",  # an actor's alias is not named in the article
     "time_not_in_text",  # a figure's time window is not in the article
+    "name_not_in_text",  # a figure's status_by or cited_via is not named in the article
+    "basis_not_a_count",  # a figure given as a count is worded as a projection ("could reach")
 ]
+NAMED_FIELDS = ("status_by", "cited_via")  # a figure's fields that name someone as the article does; ``part`` indexes them
 NUMBER_CODES: frozenset[Code] = frozenset({"no_number", "number_not_in_quote"})
 INJECTED = "quote comes from text that gives instructions to the model, not from the reporting"
 QUOTE_NOT_FOUND = "quote not found in the source"
@@ -150,12 +155,21 @@ def check_draft(draft: ExtractionDraft, text: str, *, source_id: str = "-") -> D
         if fig.time_window and not named_in(fig.time_window, text):
             message = f"figure {fig.id}: time_window {fig.time_window!r} is not in the article; copy the period as written, or null"
             add(Problem("figure", i, "time_not_in_text", message, f"figure {fig.id}: time window {fig.time_window!r} not in the source"))
+        for k, attr in enumerate(NAMED_FIELDS):
+            name = getattr(fig, attr)
+            if name and not is_unattributed(name) and not named_in(name, text):
+                message = f"figure {fig.id}: {attr} {name!r} is not named in the article; name it as written, or null"
+                add(Problem("figure", i, "name_not_in_text", message, f"figure {fig.id}: {attr} {name!r} not named in the source", part=k))
         ev = quote("figure", i, f"figure {fig.id}", fig.quote)
         if ev is None:
             continue
         if number := _number_problem(fig, ev.quote):
             add(Problem("figure", i, number[0], number[1], number[1]))
-        elif who := attribution_problem(f"figure {fig.id}", fig.attributed_to, ev.start, ev.end, text):
+            continue
+        if basis := basis_problem(ev.quote, [v for v in (fig.value, fig.low, fig.high) if v is not None], fig.basis):
+            reason = f"figure {fig.id}: basis {fig.basis!r} read as 'projected': {basis}"
+            add(Problem("figure", i, "basis_not_a_count", f"figure {fig.id}: {basis}", reason))
+        if who := attribution_problem(f"figure {fig.id}", fig.attributed_to, ev.start, ev.end, text):
             add(Problem("figure", i, "claimant_not_named", who, who))
     for n, claim in enumerate(draft.claims):
         ev = quote("claim", n, f"claim {n}", claim.quote)

@@ -62,4 +62,5 @@ class Spend:
 
     def priced(self, settings: Settings) -> Usage:
         """The usage with its cost at the configured prices; the cost is unknown (None) when an answer reported no usage."""
+        self.usage.unreported = self.unreported
         return priced(self.usage, settings, known=self.unreported == 0)

@@ -167,10 +167,14 @@ class Usage(Record):
     total_tokens: int = 0
     requests: int = Field(default=0, description="HTTP requests sent, transport retries included.")
     attempts: int = Field(default=0, description="Model answers received, re-asks included.")
-    cost_usd: float | None = Field(default=None, description="Null when no prices are configured.")
+    cost_usd: float | None = Field(default=None, description="Null when no prices are configured, or when an answer reported no usage.")
+    unreported: int = Field(default=0, description="Answers whose usage was missing or invalid: their tokens are unknown, not 0.")
 
     def add(self, other: Usage) -> Usage:
-        cost = None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
+        # a sum that leaves out an answer of unknown cost is not the cost: it stays unknown
+        unknown = (self.unreported and self.cost_usd is None) or (other.unreported and other.cost_usd is None)
+        both_unpriced = self.cost_usd is None and other.cost_usd is None
+        cost = None if unknown or both_unpriced else (self.cost_usd or 0) + (other.cost_usd or 0)
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
@@ -178,6 +182,7 @@ class Usage(Record):
             requests=self.requests + other.requests,
             attempts=self.attempts + other.attempts,
             cost_usd=cost,
+            unreported=self.unreported + other.unreported,
         )
 
 

@@ -6,7 +6,7 @@ from summarize.models.briefing import Briefing, FigureComparison, Sentence
 from summarize.render.escape import md_block as _line
 from summarize.render.escape import md_cell as _cell
 from summarize.render.escape import md_inline as _md
-from summarize.render.reports import entry_flags, format_value
+from summarize.render.reports import cost_text, entry_flags, format_value
 
 
 def _failure(text: str) -> str:
@@ -144,7 +144,7 @@ def briefing_markdown(b: Briefing) -> str:
         lines += ["", "## Removed sentences (failed the checks; not part of the briefing)", ""]
         lines += [f"- ~~{_cell(r.text)}~~ — " + _md("; ".join(r.problems)) for r in b.removed]
     p = b.provenance
-    cost = f"${p.usage.cost_usd:.4f}" if p.usage.cost_usd is not None else "unknown (no prices configured)"
+    cost = cost_text(p.usage)
     lines += [
         "",
         "## Provenance",

@@ -20,7 +20,7 @@ from pathlib import Path
 from summarize.models.briefing import Briefing, FigureComparison, Sentence
 from summarize.models.report import CheckResult, Evidence, ExtractionOutput, Provenance, Source, SourceReport
 from summarize.render.chart import chart_svg
-from summarize.render.reports import entry_flags, figure_scope, figure_value, format_value
+from summarize.render.reports import cost_text, entry_flags, figure_scope, figure_value, format_value
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -201,7 +201,7 @@ def _checks(checks: Sequence[CheckResult]) -> str:
 
 def _provenance(p: Provenance) -> str:
     u = p.usage
-    cost = f"${u.cost_usd:.4f}" if u.cost_usd is not None else "unknown (no prices configured)"
+    cost = cost_text(u)
     usage = f"{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, {u.attempts} answers, {u.requests} requests; cost {cost}"
     prompts = ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts)
     run = f"model {p.model} via {p.endpoint} ({p.mode}); schema {p.schema_version}; summarize {p.tool_version}; created {p.created_at}"

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from summarize.models.briefing import FigureEntry
-from summarize.models.report import ExtractionOutput, FigureClaim, SourceReport
+from summarize.models.report import ExtractionOutput, FigureClaim, SourceReport, Usage
 from summarize.render.escape import md_block, md_cell, md_inline
 
 
@@ -27,6 +27,15 @@ def format_value(value: int | None, low: int | None, high: int | None, qualifier
     number = f"{low}–{high}" if value is None else str(value)
     prefix = {"at_least": "≥ ", "about": "~", "more_than": "> ", "less_than": "< ", "up_to": "≤ "}.get(qualifier, "")
     return prefix + number
+
+
+def cost_text(usage: Usage) -> str:
+    """A cost as a reader should see it: why it is unknown when it is."""
+    if usage.cost_usd is not None:
+        return f"${usage.cost_usd:.4f}"
+    if usage.unreported:
+        return f"unknown ({usage.unreported} answer(s) reported no token usage)"
+    return "unknown (no prices configured)"
 
 
 def entry_flags(e: FigureEntry) -> list[str]:
@@ -120,7 +129,7 @@ def report_markdown(report: SourceReport) -> str:
         f"_Provenance: model {_md(p.model)} via {_md(p.endpoint)} ({p.mode}); prompts "
         + ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts)
         + f"; {p.usage.total_tokens} tokens over {p.usage.attempts} answer(s), {p.usage.requests} request(s); cost "
-        + (f"${p.usage.cost_usd:.4f}" if p.usage.cost_usd is not None else "unknown (no prices configured)")
+        + cost_text(p.usage)
         + "._",
         "",
     ]
