@@ -102,6 +102,10 @@ def refuse_url_credentials(base_url: str | None, origin: str = "the base URL") -
     )
 
 
+# Tokens kept free for the answer when the context window is known (the bundled authored answers run 1,000-2,600).
+ANSWER_TOKENS = 3000
+
+
 @dataclass(frozen=True)
 class Settings:
     model: str = DEFAULT_MODEL
@@ -116,6 +120,9 @@ class Settings:
     backoff_base: float = 0.5  # seconds before the first transport retry when the server gives no Retry-After
     max_reasks: int = 2
     chunk_chars: int = 12_000
+    context_tokens: int | None = None  # the model's context window, when known: chunks are sized to fit it
+    temperature: float | None = None  # sent when set; local servers get 0 (llm.wire.apply_sampling)
+    max_tokens: int | None = None  # sent when set; with a known context, ANSWER_TOKENS
     chunk_overlap: int = 1_000
     max_bytes: int = 5_000_000
     price_input: float | None = None
@@ -152,7 +159,10 @@ class Settings:
 
 
 # The options a command may give; None (or absent) means "not given", so the environment decides.
-OPTION_KEYS = ("model", "base_url", "profile", "mode", "record", "replay", "prompts_dir", "timeout", "max_reasks", "chunk_chars", "max_bytes")
+OPTION_KEYS = (
+    "model", "base_url", "profile", "mode", "record", "replay", "prompts_dir", "timeout", "max_reasks", "chunk_chars", "max_bytes", "context_tokens",
+    "temperature", "max_tokens",
+)
 
 
 def settings_for(options: Mapping[str, object], env: Mapping[str, str] | None = None) -> Settings:
@@ -165,6 +175,8 @@ def settings_for(options: Mapping[str, object], env: Mapping[str, str] | None = 
         recorded = recorded_call_settings(Path(str(given["replay"])))
         for key in ("model", "mode"):
             given[key] = given[key] or recorded.get(key)
+        for key in ("temperature", "max_tokens"):  # the sampling the recording sent, so its bodies match
+            given[key] = given[key] if given[key] is not None else recorded.get(key)
         if "strict" in recorded and (not options.get("mode") or options.get("mode") == recorded.get("mode")):
             given["strict"] = recorded["strict"]
     return load_settings(given, env)
@@ -208,6 +220,12 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
     timeout = _float(env, "SUMMARIZE_TIMEOUT")
     if timeout is not None:
         values["timeout"] = timeout
+    context = given.get("context_tokens") or _float(env, "SUMMARIZE_CONTEXT_TOKENS")
+    if context is not None:
+        values["context_tokens"] = int(str(context).split(".")[0])
+    for key in ("temperature", "max_tokens"):
+        if key in given:
+            values[key] = float(str(given[key])) if key == "temperature" else int(str(given[key]))
     for key in ("timeout", "max_reasks", "transport_retries", "chunk_chars", "max_bytes", "backoff_base", "max_retry_wait"):
         if key in given:
             values[key] = given[key]

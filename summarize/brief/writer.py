@@ -15,6 +15,7 @@ from pathlib import Path
 from summarize.aliases import load_aliases, story_aliases
 from summarize.config import Settings
 from summarize.errors import InputError
+from summarize.extract.budget import fits_context
 from summarize.extract.extractor import provenance
 from summarize.gate.gates import ClaimIndex, build_index, run_gates
 from summarize.gate.lexicon import Lexicon, available_languages, load_lexicon
@@ -161,6 +162,7 @@ def brief_with_usage(
     lexicon: Lexicon = load_lexicon(briefing_languages(reports), options.terms)
     prompt = load_prompt("brief", settings.prompts_dir)
     messages = prompt.render(language=options.language, sources=format_sources(reports), claims=format_claims(reports, rec))
+    fits_context(messages, BriefDraft, settings, what=f"briefing {story}")
     with verifying(lambda d: run_gates(d, index, lexicon).reask_text()):
         result = llm.structured(BriefDraft, messages, label=CallLabel("brief", story, prompt.name, prompt.sha256))
     gate = run_gates(result.value, index, lexicon)

@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from summarize import __version__, api
@@ -22,6 +22,7 @@ from summarize.config import MODES, PROFILES, settings_for
 from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL, EXIT_SIGINT, InputError, SummarizeError, UsageError
 from summarize.fileio import atomic_write
 from summarize.gate.lexicon import load_lexicon
+from summarize.llm.local import local_server
 from summarize.models import schemas
 from summarize.models.report import ExtractionOutput
 from summarize.render import briefing_md as render_brief
@@ -62,6 +63,8 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--timeout", type=float, help="seconds per request (default 120)")
     g.add_argument("--max-reasks", type=int, help="validation re-asks per call (default 2)")
     g.add_argument("--chunk-chars", type=int, help="split articles longer than this (default 12000)")
+    g.add_argument("--context-tokens", type=int, metavar="N", help="the model's context window: chunks are sized so prompt, schema and answer fit")
+    g.add_argument("--local", metavar="MODEL.gguf", help="run a llama.cpp server for this GGUF model on 127.0.0.1 (needs summarize[local])")
     g.add_argument("--max-bytes", type=int, help="refuse input files larger than this (default 5000000)")
     g.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -359,6 +362,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
             "doctor": doctor.run,
             "export": export.run,
         }
+        if getattr(args, "local", None):
+            return _with_local(args, commands[args.command])
         return commands[args.command](args)
     except SummarizeError as exc:
         sys.stderr.write(f"summarize: {printable(exc)}\n")
@@ -373,6 +378,19 @@ def cli(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("".join(traceback.format_exception(exc)))
         sys.stderr.write(f"summarize: internal error (a bug): {printable(f'{type(exc).__name__}: {exc}')}; please report it, with the traceback above\n")
         return EXIT_INTERNAL
+
+
+def _with_local(args: argparse.Namespace, command: Callable[[argparse.Namespace], int]) -> int:
+    """Run ``command`` against a llama.cpp server started for ``--local MODEL.gguf``, stopped afterwards."""
+    if args.replay or args.base_url:
+        raise UsageError("--local starts its own server: leave out --replay and --base-url")
+    say = None if args.quiet else (lambda line: print(f"summarize: {line}", file=sys.stderr, flush=True))
+    with local_server(Path(args.local), context_tokens=args.context_tokens, say=say) as server:
+        args.base_url, args.profile = server.url, "llamacpp-python"
+        args.model = args.model or server.model
+        args.context_tokens = server.context_tokens
+        args.timeout = args.timeout or 1800.0  # a small model on a laptop CPU takes minutes per article
+        return command(args)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from summarize import __version__
 from summarize.config import Settings
 from summarize.errors import EndpointError, SummarizeError
+from summarize.extract.budget import chunk_chars
 from summarize.extract.chunk import dedupe_actors, dedupe_claims, dedupe_events, dedupe_figures, split_text
 from summarize.extract.rules import NAMED_FIELDS, NUMBER_CODES, Code, Kind, Problem, check_draft
 from summarize.ground.dates import resolve_date
@@ -300,7 +301,8 @@ def source_metadata(source: Source) -> str:
 
 def extract_source(source: Source, llm: StructuredModel, settings: Settings, prompt: Prompt | None = None) -> SourceReport:
     prompt = prompt or load_prompt("extract", settings.prompts_dir)
-    chunks = split_text(source.text, max_chars=settings.chunk_chars, overlap=min(settings.chunk_overlap, settings.chunk_chars // 4))
+    limit = chunk_chars(source, settings, prompt)  # smaller than --chunk-chars when the context window needs it
+    chunks = split_text(source.text, max_chars=limit, overlap=min(settings.chunk_overlap, limit // 4))
     usage = Usage()
     merged = _Grounded()
     checks: list[CheckResult] = []

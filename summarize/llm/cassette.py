@@ -249,7 +249,7 @@ def recorded_call_settings(path: Path) -> dict[str, object]:
         body = _json_or_raw(interaction["request"].get("body"))
         if not isinstance(body, dict) or "messages" not in body:
             continue
-        found: dict[str, object] = {"model": body.get("model")}
+        found: dict[str, object] = {"model": body.get("model"), "temperature": body.get("temperature"), "max_tokens": body.get("max_tokens")}
         fmt = body.get("response_format") or {}
         if body.get("tools"):
             found["mode"] = "tools"

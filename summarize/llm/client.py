@@ -55,7 +55,18 @@ from summarize.llm.protocol import verifying as verifying
 from summarize.llm.ratelimit import Limiter
 from summarize.llm.redact import redact, register_secrets
 from summarize.llm.usage import Spend, read_usage
-from summarize.llm.wire import RAW_JSON, BodyNotJSON, CallRecord, apply_strict, error_text, first_line, from_cassette, json_body, retry_after_seconds
+from summarize.llm.wire import (
+    RAW_JSON,
+    BodyNotJSON,
+    CallRecord,
+    apply_sampling,
+    apply_strict,
+    error_text,
+    first_line,
+    from_cassette,
+    json_body,
+    retry_after_seconds,
+)
 from summarize.models.report import Usage
 
 __all__ = [
@@ -246,6 +257,7 @@ class LLM:
     def _create(self, spend: Spend, label: CallLabel | None) -> Callable[..., ChatCompletion]:
         def create(**kwargs: Any) -> ChatCompletion:
             apply_strict(kwargs, self.settings.strict)
+            apply_sampling(kwargs, self.settings)
             response = self._send(spend.usage, kwargs, label)
             if not isinstance(response, ChatCompletion):
                 raise ModelOutputError(f"the endpoint answered with something that is not a chat completion: {str(response)[:200]!r}")
@@ -340,6 +352,7 @@ def request_body(response_model: type[BaseModel], messages: list[dict[str, str]]
     else:
         raise AssertionError("instructor returned without building a request")
     apply_strict(body, settings.strict)
+    apply_sampling(body, settings)
     return body
 
 
