@@ -262,7 +262,7 @@ class LLM:
             if not isinstance(response, ChatCompletion):
                 raise ModelOutputError(f"the endpoint answered with something that is not a chat completion: {str(response)[:200]!r}")
             spend.answered(response.usage, label.item if label else None)
-            check_completion(response, self.settings.mode)  # instructor parses the answer itself
+            check_completion(response, self.settings.mode, kwargs.get("max_tokens"))  # instructor parses the answer itself
             return response
 
         return create
@@ -305,9 +305,10 @@ class LLM:
 _: type[StructuredModel] = LLM
 
 
-def check_completion(completion: ChatCompletion, mode: str) -> str:
+def check_completion(completion: ChatCompletion, mode: str, max_tokens: int | None = None) -> str:
     """The gates every answer passes before it is parsed, synchronous or from a batch: no choices, a refusal
-    or a truncated answer raises its own error (never re-asked). Returns the answer's text."""
+    or a truncated answer raises its own error (never re-asked). Returns the answer's text. An answer that used all of
+    ``max_tokens`` is cut off whatever its finish_reason (llama-cpp-python reports tool_calls even then)."""
     if not completion.choices:
         raise ModelOutputError("the endpoint answered with no choices")
     choice = completion.choices[0]
@@ -315,8 +316,9 @@ def check_completion(completion: ChatCompletion, mode: str) -> str:
         raise RefusalError(redact(f"the model refused: {choice.message.refusal}"))
     if choice.finish_reason == "content_filter":  # the provider's filter, not the schema: asking again would only retry the filter
         raise RefusalError("the endpoint's content filter stopped the answer (finish_reason=content_filter); not re-asked")
-    if choice.finish_reason == "length":
-        spent = reported.completion_tokens if (reported := read_usage(completion.usage)[0]) else "?"
+    reported = read_usage(completion.usage)[0]
+    if choice.finish_reason == "length" or (max_tokens and reported and reported.completion_tokens >= max_tokens):
+        spent = reported.completion_tokens if reported else "?"
         raise TruncatedError(f"the answer was cut off at the token limit after {spent} tokens; use a model with a larger output limit or lower --chunk-chars")
     return answer_text(completion, mode)
 
