@@ -265,7 +265,8 @@ def recorded_call_settings(path: Path) -> dict[str, object]:
 
 
 def unplayed(cas: Cassette | None) -> int:
-    """How many recorded interactions a replay did not use."""
+    """How many recorded model calls a replay did not use (token counts a llama.cpp recording holds are not calls:
+    a replay estimates them instead)."""
     if cas is None or cas.write_protected is False:
         return 0
-    return sum(1 for played in cas.play_counts.values() if played == 0) + max(0, len(cas.data) - len(cas.play_counts))
+    return sum(1 for n, (request, _) in enumerate(cas.data) if cas.play_counts[n] == 0 and "/tokenize" not in request.uri)
