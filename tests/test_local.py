@@ -95,7 +95,9 @@ def test_a_context_too_small_for_the_prompt_is_one_line_and_no_request(capsys: p
         assert not [r for r in server.requests if r.path.endswith("/chat/completions")]
     assert code == 3
     failures = [line for line in err.splitlines() if "context_length" in line]
-    assert len(failures) == 3 and all("no room for the article in the model's context of 4096 tokens" in line and "--context-tokens" in line for line in failures), err
+    assert len(failures) == 3 and all(
+        "no room for the article in the model's context of 4096 tokens" in line and "--context-tokens" in line for line in failures
+    ), err
 
 
 def test_a_known_context_makes_chunks_smaller_so_prompt_schema_and_answer_fit() -> None:
@@ -118,3 +120,13 @@ def test_local_servers_are_asked_for_deterministic_answers_within_the_budget() -
     apply_sampling(hosted, load_settings({}, env={"OPENAI_API_KEY": "sk-test"}))
     assert hosted == {}
 
+
+def test_doctor_recognises_llama_cpp_python_by_its_model_list() -> None:
+    import httpx
+
+    from summarize.cli.doctor import _is_llama_cpp_python
+
+    listing = {"object": "list", "data": [{"id": "/models/qwen.gguf", "object": "model", "owned_by": "me", "permissions": []}]}
+    assert _is_llama_cpp_python(httpx.Response(200, json=listing))
+    vllm = {"object": "list", "data": [{"id": "Qwen/Qwen2.5-7B-Instruct", "object": "model", "owned_by": "vllm"}]}
+    assert not _is_llama_cpp_python(httpx.Response(200, json=vllm))

@@ -204,11 +204,23 @@ def probe_models(settings: Settings) -> ProbeResult:
     ids = _model_ids(response)
     if ids is None:
         return ProbeResult(name, True, f"{status}, but the model list is not the usual JSON")
+    if settings.profile != "llamacpp-python" and _is_llama_cpp_python(response):
+        # its default port (8000) is vLLM's, so only the answer tells them apart
+        hint = "this is llama-cpp-python's server (models listed as owned by 'me', GGUF paths as ids): use --profile llamacpp-python"
+        return ProbeResult(name, True, f"{status}, but {hint}")
     if settings.model in ids:
         return ProbeResult(name, True, f"{status}, model {settings.model} listed")
     shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
     # Azure lists base models, not deployment names; gateways list only some; so not a failure
     return ProbeResult(name, True, f"{status}, model {settings.model} not among the {len(ids)} listed ({shown or 'none'})")
+
+
+def _is_llama_cpp_python(response: httpx.Response) -> bool:
+    try:
+        data = response.json().get("data") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(m, dict) and m.get("owned_by") == "me" and str(m.get("id", "")).endswith(".gguf") for m in data)
 
 
 def _model_ids(response: httpx.Response) -> list[str] | None:
