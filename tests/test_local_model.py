@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run
+from helpers import CASSETTES, EXAMPLES, run
 
 pytestmark = pytest.mark.local_model
 
@@ -66,28 +66,36 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str]
 
 def test_extract_with_a_real_model_ends_cleanly_and_keeps_only_verbatim_quotes(extracted: tuple[int, Path, str]) -> None:
     code, out, _ = extracted
-    assert code in (0, 1), f"exit {code}"  # 1: the model's answer was partly unverifiable and that part was dropped, as promised
+    # 0: all verified; 1: what could not be verified was dropped; 3: the model's answer was unusable (a 0.5B model's
+    # tool call often runs past the answer budget) and the item failed, named, with its kind. Never a crash (6).
+    assert code in (0, 1, 3), f"exit {code}"
     data = json.loads(out.read_text(encoding="utf-8"))
     assert len(data["reports"]) + len(data["failed"]) == 1
+    for f in data["failed"]:
+        assert f["item"].endswith("brask.txt") and f["error"] in ("truncated", "invalid_output", "refusal") and f["message"]
     for r in data["reports"]:
         assert r["provenance"]["mode"] == "tools" and r["provenance"]["model"] == MODEL.stem
         assert r["provenance"]["usage"]["requests"] == 1  # --max-reasks 0: one answer, kept or dropped item by item
     assert _verbatim(data["reports"])
 
 
-def test_brief_with_a_real_model_is_gated(extracted: tuple[int, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = extracted
-    reports = json.loads(out.read_text(encoding="utf-8"))["reports"]
-    if not reports or not any(r["figures"] or r["claims"] for r in reports):
-        pytest.skip("the model extracted nothing from the article, so there is nothing to brief")
+def test_brief_with_a_real_model_is_gated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the claims come from the floods story's authored extraction (replayed offline), so the real model briefs real claims
+    reports = tmp_path / "reports.json"
+    code, _, err = run(["extract", str(EXAMPLES / "floods"), "--replay", str(CASSETTES / "floods-extract.yaml"), "-q", "-o", str(reports)], capsys)
+    assert code == 0, err
     briefing = tmp_path / "briefing.json"
-    code, _, err = run(["brief", "--reports", str(out), "--local", str(MODEL), "--max-reasks", "0", "-q", "--format", "json", "-o", str(briefing)], capsys)
-    assert code in (0, 1, 3), err
-    if code != 3:
-        b = json.loads(briefing.read_text(encoding="utf-8"))
-        assert {c["name"] for c in b["checks"]} >= {"citations_exist", "numbers_traceable"}
-        # a sentence that failed a gate is removed, never shown as verified
-        assert all(s["status"] in ("verified", "marked") for s in [*b["lead"], *b["key_points"]])
+    code, _, err = run(["brief", "--reports", str(reports), "--local", str(MODEL), "--max-reasks", "0", "-q", "--format", "json", "-o", str(briefing)], capsys)
+    assert code in (0, 1, 3), err  # 3: the model's answer was unusable, and the error says so in one line
+    if code == 3:
+        assert "brief" in err and any(kind in err for kind in ("truncated", "invalid_output", "refusal")), err
+        return
+    b = json.loads(briefing.read_text(encoding="utf-8"))
+    assert b["provenance"]["model"] == MODEL.stem
+    assert {c["name"] for c in b["checks"]} >= {"citations_exist", "numbers_traceable", "loaded_terms_attributed"}
+    # every sentence shown passed the gates or is marked; removed ones are listed apart, never shown
+    assert all(s["status"] in ("verified", "marked") for section in ("lead", "key_points", "timeline", "context") for s in b[section])
+    assert (code == 0) == all(c["passed"] for c in b["checks"])
 
 
 def test_batch_with_concurrency_two_accounts_for_every_item(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
