@@ -17,7 +17,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,85 +24,20 @@ from summarize.batch.budget import Budget
 from summarize.batch.inputs import BatchItem, collect
 from summarize.batch.lock import DirLock
 from summarize.batch.outputs import log_traceback, write_files
+from summarize.batch.results import BatchOptions, BatchResult
 from summarize.batch.stop import NotStarted, Running, Stop, StoppableLimiter
 from summarize.batch.store import Store, WorkKeys
-from summarize.brief.writer import BriefOptions, brief_with_usage
+from summarize.batch.workers import Packed, WorkerPool, default_workers
+from summarize.brief.writer import brief_with_usage
 from summarize.config import Settings
-from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL, InternalError, OutputError, SummarizeError
+from summarize.errors import InternalError, OutputError, SummarizeError
 from summarize.extract.extractor import extract_source
 from summarize.llm.client import LLM
 from summarize.llm.ratelimit import Limiter
 from summarize.models.briefing import Briefing
 from summarize.models.report import FailedItem, SourceReport, Usage
 
-
-@dataclass(frozen=True)
-class BatchOptions:
-    out: Path
-    concurrency: int = 8
-    rpm: float | None = None
-    tpm: float | None = None
-    max_cost: float | None = None
-    group: str = "dirs"
-    brief: bool = True
-    brief_options: BriefOptions = field(default_factory=BriefOptions)
-
-
-@dataclass
-class BatchResult:
-    items: int = 0
-    extracted: int = 0
-    cached: int = 0
-    failed: int = 0
-    partial: int = 0
-    briefings: int = 0
-    briefings_cached: int = 0
-    briefings_failed: int = 0
-    skipped_budget: int = 0
-    skipped_reason: str | None = None
-    not_started: int = 0  # left for the next run by a stop request
-    stopped_by: str | None = None  # "SIGINT", "SIGTERM"
-    internal_errors: int = 0
-    calls: int = 0
-    rate_limited: int = 0
-    usage: Usage = field(default_factory=Usage)
-    wall_seconds: float = 0.0
-    errors: list[FailedItem] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        if self.stopped_by is not None:
-            return 128 + int(signal.Signals[self.stopped_by])
-        if any(e.error == "internal" for e in self.errors):
-            return EXIT_INTERNAL
-        if any(e.stage != "read" and e.error != "budget" for e in self.errors):
-            return EXIT_ENDPOINT
-        if any(e.stage == "read" for e in self.errors):
-            return EXIT_INPUT
-        return EXIT_PARTIAL if self.partial or self.skipped_budget or self.briefings_failed else EXIT_OK
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "items": self.items,
-            "extracted": self.extracted,
-            "cached": self.cached,
-            "failed": self.failed,
-            "partially_verified": self.partial,
-            "skipped_budget": self.skipped_budget,
-            "skipped_reason": self.skipped_reason,
-            "not_started": self.not_started,
-            "stopped_by": self.stopped_by,
-            "internal_errors": self.internal_errors,
-            "briefings": self.briefings,
-            "briefings_cached": self.briefings_cached,
-            "briefings_failed": self.briefings_failed,
-            "model_calls": self.calls,
-            "rate_limited": self.rate_limited,
-            "usage": self.usage.model_dump(),
-            "wall_seconds": round(self.wall_seconds, 3),
-            "exit_code": self.exit_code,
-        }
-
+__all__ = ["BatchOptions", "BatchResult", "BatchRun", "Event", "finish", "run_batch", "write_outputs"]  # options and result live in results
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (kind, item, details) for progress display
 
@@ -114,10 +48,24 @@ def _error(item: str, stage: str, exc: SummarizeError) -> dict[str, Any]:
 
 class BatchRun:
     def __init__(
-        self, settings: Settings, options: BatchOptions, llm: LLM | None, store: Store, on_event: Event | None = None, stop: Stop | None = None
+        self,
+        settings: Settings,
+        options: BatchOptions,
+        llm: LLM | None,
+        store: Store,
+        on_event: Event | None = None,
+        stop: Stop | None = None,
+        *,
+        open_llm: Callable[[], LLM] | None = None,
     ) -> None:
-        # llm is None only for a run with nothing to ask a model (a Batch API collect whose answers all passed)
+        # llm is None for a run with nothing to ask a model (a Batch API collect whose answers all passed), or when
+        # open_llm opens the session once the first call is due: a run whose work is all stored needs no endpoint
         self.settings, self.options, self.llm, self.store = settings, options, llm, store
+        self._open_llm = open_llm
+        self.workers: WorkerPool | None = None
+        self._pool_decided = False
+        self._todo = 0
+        self.processes = 1  # processes that extract: this one, or the worker pool's children
         self.on_event = on_event or (lambda kind, item, details: None)
         self.stop = stop or Stop()
         self.result = BatchResult()
@@ -128,9 +76,27 @@ class BatchRun:
         self.key, self.brief_key = self.keys.key, self.keys.brief_key
 
     def _model(self) -> LLM:
+        if self.llm is None and self._open_llm is not None:
+            self.llm = self._open_llm()
         if self.llm is None:
             raise RuntimeError("internal error: this batch run was built without a model client but needs one")
         return self.llm
+
+    def _pool(self, todo: int) -> WorkerPool | None:
+        """The worker processes, started when the first extraction is due; None: extract in this process."""
+        if self._pool_decided:
+            return self.workers
+        self._pool_decided = True
+        wanted = self.options.workers or default_workers(todo, self.options.concurrency)
+        # a cassette records or replays in this process; a run given its client (a library caller, the Batch API path) uses it
+        if wanted <= 1 or self.settings.record or self.settings.replay or self._open_llm is None:
+            return None
+        self.settings.require_endpoint()
+        self.workers = WorkerPool(
+            self.settings, wanted, concurrency=self.options.concurrency, rpm=self.options.rpm, tpm=self.options.tpm, on_call=self.store.log_call,
+        )
+        self.processes = self.workers.workers
+        return self.workers
 
     def _internal(self, what: str, unexpected: BaseException) -> InternalError:
         log = log_traceback(self.options.out, self.store.run_id, what, unexpected)
@@ -162,9 +128,12 @@ class BatchRun:
         stories_ready = [s for s, w in waiting.items() if not w]
         interrupted = abandoned = announced = False
         ok = False
+        self._todo = len(todo)
         try:
             while True:
                 try:
+                    if self.workers is not None and self.stop.requested:
+                        self.workers.request_stop()  # the children refuse every request not yet sent
                     if self.stop.signal is None:
                         self._start(pool, running, queue_, stories_ready, by_story, keys, waiting)
                     elif not announced:
@@ -193,11 +162,16 @@ class BatchRun:
             ok = True
         finally:
             self.stop.halted = not ok  # an error on its way out: the workers send nothing more
+            if self.workers is not None:
+                if not ok:
+                    self.workers.request_stop()
+                self.workers.close(wait_for_work=not abandoned)
             pool.shutdown(wait=not abandoned, cancel_futures=True)
             self.stop.on_request(lambda: None)
             res.stopped_by = self.stop.signal
             abandoned_items = sum(1 for kind, _ in running.values() if kind == "extract") if abandoned else 0
             res.not_started = len(queue_) + self.refused + abandoned_items
+            res.worker_processes = self.processes
             res.wall_seconds = time.perf_counter() - started
         if interrupted:
             raise KeyboardInterrupt  # after draining: the caller writes the outputs for what finished
@@ -227,7 +201,9 @@ class BatchRun:
                 self._skip_for_budget(item, waiting, stories_ready)
                 continue
             queue_.pop(0)
-            running[pool.submit(extract_source, item.source, self._model(), self.settings)] = ("extract", (item, reserved))
+            workers = self._pool(self._todo)
+            fut = workers.submit(item.source) if workers is not None else pool.submit(extract_source, item.source, self._model(), self.settings)
+            running[fut] = ("extract", (item, reserved))
 
     # -- extraction ----------------------------------------------------------------------------
 
@@ -245,7 +221,7 @@ class BatchRun:
         if not waiting[item.story]:
             ready.append(item.story)
 
-    def _finish_extract(self, fut: Future[SourceReport], item: BatchItem, key: str, reserved: float) -> None:
+    def _finish_extract(self, fut: Future[SourceReport] | Future[Packed], item: BatchItem, key: str, reserved: float) -> None:
         res = self.result
         label = item.source.path or item.source.id
         try:
@@ -266,12 +242,17 @@ class BatchRun:
             self.on_event("failed", item.source.id, error)
             return
         res.extracted += 1
-        res.usage = res.usage.add(report.provenance.usage)
-        self.budget.settle(reserved, report.provenance.usage, chunks=self.budget.chunks(len(item.source.text)))
-        if not report.verified:
+        if isinstance(report, Packed):  # from a worker process: the JSON goes to the store as it came
+            usage, verified = report.usage, report.verified
+            self.store.put_report_json(key, item.story, report.source_id, label, report.report_json, verified)
+        else:
+            usage, verified = report.provenance.usage, report.verified
+            self.store.put_report(key, item.story, label, report)
+        res.usage = res.usage.add(usage)
+        self.budget.settle(reserved, usage, chunks=self.budget.chunks(len(item.source.text)))
+        if not verified:
             res.partial += 1
-        self.store.put_report(key, item.story, label, report)
-        self.on_event("done", item.source.id, {"tokens": report.provenance.usage.total_tokens, "verified": report.verified})
+        self.on_event("done", item.source.id, {"tokens": usage.total_tokens, "verified": verified})
 
     # -- briefings -----------------------------------------------------------------------------
 
@@ -389,8 +370,13 @@ def _run_batch(
         try:
             store.start_run(" ".join(inputs))
             limiter = StoppableLimiter(stop, options.rpm, options.tpm, max_pause=settings.max_retry_wait, concurrency=options.concurrency)
-            with session(settings, limiter=limiter, observer=limiter.observer(store.log_call)) as llm:
-                run = BatchRun(settings, options, llm, store, on_event, stop)
+            with contextlib.ExitStack() as opened:
+
+                def open_llm() -> LLM:  # only when a call is due: a re-run that finds everything stored needs no key
+                    settings.require_endpoint()
+                    return opened.enter_context(session(settings, limiter=limiter, observer=limiter.observer(store.log_call)))
+
+                run = BatchRun(settings, options, None, store, on_event, stop, open_llm=open_llm)
                 try:
                     result = run.run(items, read_failures)
                 except BaseException:
@@ -407,4 +393,4 @@ def _run_batch(
 def _count(run: BatchRun, store: Store, limiter: Limiter) -> None:
     with contextlib.suppress(SummarizeError):  # the store failed: that error is the one reported
         run.result.calls = store.count_calls(store.run_id)
-    run.result.rate_limited = limiter.stats.rate_limited
+    run.result.rate_limited = limiter.stats.rate_limited + (run.workers.rate_limited if run.workers else 0)

@@ -201,6 +201,14 @@ class Store:
             (key, story, report.source.id, item, int(report.verified), report.model_dump_json(), _now()),
         )
 
+    def put_report_json(self, key: str, story: str, source_id: str, item: str, report_json: str, verified: bool) -> None:
+        """A report a worker process serialised (``SourceReport.model_dump_json``): stored as it is, not parsed again."""
+        self._write(
+            "INSERT OR REPLACE INTO items (key, story, source_id, item, status, verified, report, error, updated_at)"
+            " VALUES (?, ?, ?, ?, 'done', ?, ?, NULL, ?)",
+            (key, story, source_id, item, int(verified), report_json, _now()),
+        )
+
     def unverified(self, keys: Sequence[str]) -> int:
         """How many of these finished items were only partly verified."""
         total = 0

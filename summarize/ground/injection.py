@@ -91,9 +91,35 @@ def _instruction_spans(text: str) -> tuple[tuple[int, int], ...]:
     return _merged([(origin[s], origin[e - 1] + 1) for s, e in _spans(folded) if e > s])
 
 
+_VERBS_OF_READING = ("summar", "reading", "processing", "analy", "parsing", "extracting", "quot", "cit", "repost", "shar", "ingesting")
+# Per pattern of ``_ADDRESSING``, groups of words of which a match must contain one each: a text (lowercased,
+# ASCII) lacking a group cannot match, and the pattern, a scan of every position, is skipped.
+_NEEDS: list[tuple[tuple[str, ...], ...]] = [
+    (("ignore", "disregard", "forget", "override"), ("instruction", "prompt", "directive")),
+    (("ignore", "disregard", "forget", "override"),),
+    (("you",), ("are",)),
+    (("system",),),
+    (("note", "message", "instruction"),),
+    (("when",), ("this",)),
+    (("this", "present", "above", "following"), _VERBS_OF_READING),
+    (("<|",),),
+    (("report", "state", "write", "output", "answer", "return"), ("dead", "killed", "death", "casualties", "died"), tuple("0123456789")),
+]
+assert len(_NEEDS) == len(_ADDRESSING)
+
+
+def _may_match(lowered: str | None, needs: tuple[tuple[str, ...], ...]) -> bool:
+    return lowered is None or all(any(word in lowered for word in group) for group in needs)
+
+
 def _spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
-    for pattern in _ADDRESSING:
+    # Case-insensitive matching also pairs a few non-ASCII letters with ASCII ones (the Kelvin sign and "k"):
+    # the word test is only sound on ASCII text, so other text is scanned by every pattern.
+    lowered = text.lower() if text.isascii() else None
+    for pattern, needs in zip(_ADDRESSING, _NEEDS, strict=True):
+        if not _may_match(lowered, needs):
+            continue
         for m in pattern.finditer(text):
             spans.append(_sentence_around(text, m.start(), m.end()))
     spans += [m.span() for m in _TEMPLATE_BLOCK.finditer(text)]

@@ -138,6 +138,7 @@ _CONFUSABLE_PAIRS = (
 )
 CONFUSABLES = {pair[0]: pair[1] for pair in _CONFUSABLE_PAIRS.split() if len(pair) == 2}
 _LETTERS = re.compile(r"[^\W\d_]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def _latin(ch: str) -> bool:
@@ -150,19 +151,25 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
     ``INVISIBLE`` characters dropped, and letters drawn like Latin ones mapped to them (``CONFUSABLES``) in
     words that mix them with Latin letters, or that consist only of them between Latin words. Words of
     one script in text of that script (a Russian or Arabic article) keep their letters."""
+    if text.isascii():  # most articles: nothing to fold, each char is its own origin
+        return text, list(range(len(text) + 1))
     chars: list[str] = []
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        if ch.isascii():
-            chars.append(ch)
-            origin.append(i)
-            continue
-        if ch in INVISIBLE:
-            continue
-        for c in unicodedata.normalize("NFKD", ch):
-            if not unicodedata.combining(c) and c not in INVISIBLE:
-                chars.append(c)
-                origin.append(i)
+    done = 0
+    for run in _NON_ASCII.finditer(text):  # ASCII stretches are copied whole; only the rest is looked at char by char
+        chars += text[done : run.start()]
+        origin += range(done, run.start())
+        for i in range(run.start(), run.end()):
+            ch = text[i]
+            if ch in INVISIBLE:
+                continue
+            for c in unicodedata.normalize("NFKD", ch):
+                if not unicodedata.combining(c) and c not in INVISIBLE:
+                    chars.append(c)
+                    origin.append(i)
+        done = run.end()
+    chars += text[done:]
+    origin += range(done, len(text))
     folded = "".join(chars)
     if folded.isascii():
         return folded, [*origin, len(text)]

@@ -29,6 +29,8 @@ _SCALE_AFTER = re.compile(r"\s*(hundred|thousand|million|billion|dozen)(?![^\W\d
 _DIGIT_SCALED = re.compile(f"{_DIGIT_RUN.pattern}(?:{_SCALE_AFTER.pattern})?", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+")
 _JOINER = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
+# Any word that can start or carry a spelled-out number ("a"/"an" alone never make one): text without one has none.
+_ANY_NUMBER_WORD = re.compile(r"(?<![^\W\d_])(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")(?![^\W\d_])", re.IGNORECASE)
 _NON_ASCII_DIGIT = re.compile(r"[^\x00-\x7f]")
 
 
@@ -130,6 +132,8 @@ class _WordNumber:
 
 def _word_numbers(s: str) -> set[int]:
     found: set[int] = set()
+    if not _ANY_NUMBER_WORD.search(s):
+        return found
     acc = _WordNumber()
     prev_end = 0
     for m in _WORD.finditer(s):

@@ -85,6 +85,19 @@ _MODES = {"tools": instructor.Mode.TOOLS, "json_schema": instructor.Mode.JSON_SC
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
+def _completion(raw: LegacyAPIResponse[ChatCompletion]) -> ChatCompletion | str:
+    """The answer as a ``ChatCompletion``: validated from the JSON bytes by pydantic-core in strict mode (no
+    coercion, so a string where a count belongs stays a problem for ``read_usage`` to find), which is ~10 times
+    faster than the SDK's field-by-field ``construct``; any answer that does not validate so (a gateway's text,
+    a server's odd fields) goes through the SDK's own parsing, exactly as before."""
+    if "json" in raw.headers.get("content-type", ""):
+        try:
+            return ChatCompletion.model_validate_json(raw.content, strict=True)
+        except ValidationError:
+            pass
+    return raw.parse()
+
+
 def _memoise_async_validator_check() -> None:
     """instructor walks the whole response model looking for async validators several times per
     request (~5 ms of CPU for our schema, a third of a call's overhead in batch runs). Our models
@@ -192,7 +205,7 @@ class LLM:
                 with deadline.within(self.settings.timeout):  # the SDK reads the whole body inside post(): the deadline covers it
                     sent = self._client.post("/chat/completions", content=body, cast_to=ChatCompletion, options=RAW_JSON)
                 raw = cast("LegacyAPIResponse[ChatCompletion]", sent)  # the raw-response header: the SDK hands back the undecoded response
-            response: ChatCompletion | str = raw.parse()
+            response: ChatCompletion | str = _completion(raw)
             if not isinstance(response, ChatCompletion):
                 # The SDK hands back a non-JSON body as text; it is the gateway talking, not the model.
                 raise BodyNotJSON(raw.headers.get("content-type", ""), str(response))

@@ -73,8 +73,10 @@ class Limiter:
         sleep: Callable[[float], None] = time.sleep,
         max_pause: float = 60.0,
         concurrency: int | None = None,
+        learned_share: float = 1.0,
     ) -> None:
         self._lock = threading.Lock()
+        self._learned_share = learned_share  # of a limit learned from headers: one worker process's part of the key's limit
         self._max_pause = max_pause
         self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
         self._clock = clock
@@ -122,7 +124,7 @@ class Limiter:
             for kind, pace, given in (("requests", self._requests, self._given[0]), ("tokens", self._tokens, self._given[1])):
                 limit = _number(headers.get(f"x-ratelimit-limit-{kind}"))
                 if limit and not given:
-                    target = limit * LEARNED_SHARE / 60
+                    target = limit * LEARNED_SHARE * self._learned_share / 60
                     if pace.per_second is None:
                         # the requests sent before we knew the limit used up the server's burst: no burst credit now
                         pace.tat = max(pace.tat, self._clock() + BURST_SECONDS)
