@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from pydantic import ValidationError
-
+from summarize import fileio
 from summarize.brief.writer import BriefOptions, brief_reports
 from summarize.config import Settings
-from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError
+from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, InputError, SummarizeError, UsageError
 from summarize.extract.extractor import extract_many
 from summarize.gate.check import recheck
 from summarize.llm.cassette import cassette, unplayed
@@ -68,25 +66,23 @@ def exit_code(out: ExtractionOutput) -> int:
     return EXIT_OK
 
 
-def read_saved(path: Path, what: str) -> str:
-    """The text of a file this tool wrote (reports, a briefing): UTF-8, or an ``InputError`` naming the file."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror}", item=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 ({exc.reason} at byte {exc.start}), so not {what} written by summarize", item=str(path)) from None
+read_saved = fileio.read_saved
 
 
-def load_reports(path: Path) -> list[SourceReport]:
-    """Saved extraction output: ``extract --format json`` or ``--format jsonl``."""
-    text = read_saved(path, "reports")
-    try:
-        if text.lstrip().startswith("{") and '"reports"' in text[:2000]:
-            return ExtractionOutput.model_validate_json(text).reports
-        return [SourceReport.model_validate_json(line) for line in text.splitlines() if line.strip()]
-    except ValidationError as exc:
-        raise InputError(f"not saved extraction output (extract --format json or jsonl): {exc.errors()[0]['msg']}", item=str(path)) from None
+def load_reports(path: Path, *, story: str | None = None) -> list[SourceReport]:
+    """Source reports from any saved output: ``extract`` JSON or JSONL, a batch's reports.jsonl (``story``: only that
+    story's), or a briefing (the reports it was written from)."""
+    return fileio.load_saved(path).reports_of(story)
+
+
+def story_reports(path: Path, story: str | None) -> list[SourceReport]:
+    """The reports of one story: a file holding several (a batch's reports.jsonl) needs ``story`` to say which."""
+    saved = fileio.load_saved(path)
+    names = saved.story_names()
+    if story is None and len(names) > 1:
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        raise UsageError(f"{path} holds {len(names)} stories ({shown}): a briefing covers one; pick it with --story NAME")
+    return saved.reports_of(story)
 
 
 def brief_files(
@@ -95,12 +91,14 @@ def brief_files(
     options: BriefOptions | None = None,
     *,
     reports_file: Path | None = None,
+    story: str | None = None,
     stdin: BinaryIO | None = None,
     progress: Progress | None = None,
     allow_network: bool = False,
 ) -> tuple[Briefing | None, ExtractionOutput]:
-    """Extract (unless saved reports are given) and brief one story. Returns the extraction too, for its failures."""
-    reports: list[SourceReport] = load_reports(reports_file) if reports_file else []
+    """Extract (unless saved reports are given: ``story`` picks one of a batch's) and brief one story. Returns the
+    extraction too, for its failures. The endpoint is asked for only once there is something to send it."""
+    reports: list[SourceReport] = story_reports(reports_file, story) if reports_file else []
     failed: list[FailedItem] = []
     sources: list[Source] = []
     if paths:
@@ -109,6 +107,8 @@ def brief_files(
             for item in failed:
                 progress(item.item, item)
     briefing = None
+    if not sources and not reports:
+        return None, ExtractionOutput(reports=[], failed=failed)
     with session(settings) as llm:
         if sources:
             extracted, extract_failed = extract_many(sources, llm, settings, on_done=progress)
@@ -137,11 +137,15 @@ def briefing_exit_code(briefing: Briefing | None, out: ExtractionOutput) -> int:
 
 
 def load_briefing(path: Path) -> Briefing:
-    text = read_saved(path, "a briefing")
-    try:
-        return Briefing.model_validate_json(text)
-    except ValidationError as exc:
-        raise InputError(f"not a briefing JSON (brief --format json): {exc.errors()[0]['msg']}", item=str(path)) from None
+    """A saved briefing (``brief --format json``, a batch's briefings/*.json)."""
+    saved = fileio.load_saved(path)
+    if saved.briefing is None:
+        raise InputError(
+            "not a briefing: it holds source reports (extract or batch output); brief them with `summarize brief --reports FILE`, "
+            "or show them with `summarize render FILE`",
+            item=str(path),
+        )
+    return saved.briefing
 
 
 def check_briefing(briefing: Briefing, options: BriefOptions | None = None) -> list[CheckResult]:
@@ -150,11 +154,5 @@ def check_briefing(briefing: Briefing, options: BriefOptions | None = None) -> l
 
 
 def reports_from_file(path: Path) -> list[SourceReport]:
-    """Source reports from saved ``extract`` output (JSON or JSONL) or from a briefing JSON."""
-    try:
-        value = json.loads(read_saved(path, "saved output"))
-    except json.JSONDecodeError:
-        value = None  # JSONL holds one document per line; load_reports reads it
-    if isinstance(value, dict) and "reconciled" in value and "headline" in value:
-        return load_briefing(path).reports
+    """Source reports from saved ``extract`` output (JSON or JSONL), a batch's reports.jsonl, or a briefing JSON."""
     return load_reports(path)

@@ -256,8 +256,12 @@ def test_disk_full_in_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setattr(store_module.sqlite3, "connect", no_room)
         code, _, err = run(argv, capsys)
     assert code == 4
-    line = _one_line(err)
-    assert "disk full: cannot write" in line and "store.sqlite" in line and "is kept" in line
+    # more/ repeats the first run's three articles: one of each pair is refused as a duplicate (exit 2 alone), a failure, so said under -q too
+    *duplicates, line = [line for line in err.splitlines() if line.strip()]
+    first, more = tmp_path / "in" / "story-0", tmp_path / "in" / "more" / "story-0"
+    assert duplicates == [f"✗ {first / f'item-000{i}.txt'}: has the same text as {more / f'item-000{i}.txt'}; skipped" for i in range(3)], err
+    assert "Traceback" not in err
+    assert line.startswith("summarize: disk full: cannot write") and "store.sqlite" in line and "is kept" in line
 
 
 def _make_read_only(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -410,9 +414,10 @@ def test_output_onto_an_input_is_refused(tmp_path: Path, capsys: pytest.CaptureF
             ["extract", str(article), "-o", str(article)],
             ["extract", str(tmp_path), "-o", str(article)],
             ["brief", "--reports", str(reports), "-o", str(reports)],
-            ["export", str(reports), "-o", str(reports)],
+            ["export", str(reports), "-o", str(reports)],  # .json is no format export writes: the overwrite is still what is said
+            ["render", str(reports), "-o", str(reports)],
         ):
-            code, _, err = run([*argv, *(endpoint if argv[0] != "export" else [])], capsys)
+            code, _, err = run([*argv, *(endpoint if argv[0] not in ("export", "render") else [])], capsys)
             assert code == 2 and "would overwrite an input" in _one_line(err), argv
         assert not server.requests
     assert article.read_text(encoding="utf-8") == original and reports.read_text(encoding="utf-8") == "{}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,10 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_from_another_directory(tmp_pa
     dist = tmp_path / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)], tmp_path)
     (wheel,) = dist.glob("summarize-*.whl")
+    # `summarize demo` needs the example story and the cassette the README's main command replays
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    demo = {f"summarize/_data/demo/aleppo/{p.name}" for p in (EXAMPLES / "aleppo").iterdir()} | {"summarize/_data/demo/aleppo-brief.yaml"}
+    assert demo <= shipped, f"missing from the wheel: {sorted(demo - shipped)}"
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
@@ -91,6 +96,10 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_from_another_directory(tmp_pa
     # prompts, lexicons and aliases must come from inside the wheel
     briefed = _run([summarize, "brief", str(EXAMPLES / "aleppo"), "--replay", str(CASSETTES / "aleppo-brief.yaml"), "-q"], tmp_path, cwd=elsewhere)
     assert "SOHR" in briefed.stdout and "## Checks" in briefed.stdout
+    # the demo runs from the installed files alone (no checkout, no key) and prints what the README's command prints
+    shown = _run([summarize, "demo"], tmp_path, cwd=elsewhere)
+    assert shown.stdout == briefed.stdout
+    assert str(venv) in shown.stderr and "_data/demo/aleppo" in shown.stderr, "the demo's articles come from inside the installed package"
     _run([summarize, "schema", "--out", "schemas"], tmp_path, cwd=elsewhere)
     assert sorted(p.name for p in (elsewhere / "schemas").glob("*.json")) == sorted(DOCUMENTS)
 

@@ -1,4 +1,8 @@
-"""Command line: parse, call one function from api.py, write the output, return an exit code."""
+"""Command line: parse, call one function from api.py, write the output, return an exit code.
+
+Only light modules load at start, so ``summarize --help`` is quick: each command imports what it needs
+when it runs, and the commands whose modules load the model SDKs (eval, doctor, the Batch API flags)
+are built only when chosen (``_Commands``)."""
 
 from __future__ import annotations
 
@@ -10,25 +14,22 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
-from summarize import __version__, api
-from summarize.aliases import load_aliases
-from summarize.brief.writer import BriefOptions
-from summarize.cli import batch_api, doctor, evaluate, export
-from summarize.cli.paths import refuse_overwriting_inputs
-from summarize.cli.progress import progress_lines
-from summarize.cli.signals import resume_command, stopping_on_signals
+from summarize import __version__
+from summarize.cli import demo, export, render
+from summarize.cli.paths import output_format, refuse_overwriting_inputs, write_output
+from summarize.cli.progress import batch_closing, progress_lines, quiet_libraries
 from summarize.config import MODES, PROFILES, settings_for
-from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL, EXIT_SIGINT, InputError, SummarizeError, UsageError
-from summarize.fileio import atomic_write
-from summarize.gate.lexicon import load_lexicon
-from summarize.llm.local import local_server
-from summarize.models import schemas
-from summarize.models.report import ExtractionOutput
-from summarize.render import briefing_md as render_brief
-from summarize.render import html as render_html
-from summarize.render import reports as render
+from summarize.errors import EXIT_ENDPOINT, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL, EXIT_SIGINT, SummarizeError, UsageError
 from summarize.render.escape import printable
+
+if TYPE_CHECKING:
+    from summarize.brief.writer import BriefOptions
+
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Subparsers = argparse._SubParsersAction  # generic only to the type checker
 
 EXIT_CODES = """exit codes:
   0    success: every item extracted and every check passed
@@ -67,8 +68,30 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--local", metavar="MODEL.gguf", help="run a llama.cpp server for this GGUF model on 127.0.0.1 (needs summarize[local])")
     g.add_argument("--max-bytes", type=int, help="refuse input files larger than this (default 5000000)")
     g.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr (errors and failures still print)")
     return p
+
+
+class _Commands(Subparsers):
+    """The subcommands; one whose module loads the model SDKs is built only when it is chosen, so ``--help`` stays fast."""
+
+    deferred: dict[str, Callable[[], object]]
+
+    def elsewhere(self, name: str, help: str, module: str, common: argparse.ArgumentParser) -> None:
+        """A command ``module`` registers: listed now with ``help`` (a test keeps it equal to the module's), built when chosen."""
+        self.add_parser(name, help=help)
+
+        def build() -> None:
+            scratch = Subparsers(option_strings=[], prog=self._prog_prefix, parser_class=self._parser_class)
+            _module(module).add_parser(scratch, common)
+            self._name_parser_map[name] = scratch._name_parser_map[name]
+
+        self.deferred[name] = build
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        if (build := self.deferred.pop(values[0], None)) is not None:
+            build()
+        super().__call__(parser, namespace, values, option_string)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"summarize {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = cast(_Commands, parser.add_subparsers(dest="command", required=True, metavar="COMMAND", action=_Commands))
+    sub.deferred = {}
     common = _common()
 
     ex = sub.add_parser(
@@ -94,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs", nargs="+", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin"
     )
     ex.add_argument("--allow-network", action="store_true", help="fetch http:// and https:// inputs (without it they are refused)")
-    ex.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
-    ex.add_argument("--format", choices=("json", "jsonl", "md", "html"), default="json")
+    ex.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout; its extension (.json .jsonl .md .html) sets the format")
+    ex.add_argument("--format", choices=("json", "jsonl", "md", "html"), help="json (default), jsonl, md or html; must agree with -o's extension")
 
     br = sub.add_parser(
         "brief",
@@ -110,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs", nargs="*", metavar="FILE", help="article files (.txt .md .json .jsonl .html .htm), directories, URLs (with --allow-network), or - for stdin"
     )
     br.add_argument("--allow-network", action="store_true", help="fetch http:// and https:// inputs (without it they are refused)")
-    br.add_argument("--reports", metavar="FILE", help="brief from saved `extract` output instead of extracting again")
-    br.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
-    br.add_argument("--format", choices=("md", "json", "html"), default="md")
+    br.add_argument("--reports", metavar="FILE", help="brief from saved reports (extract output, a batch's reports.jsonl, a briefing), not extracting again")
+    br.add_argument("--story", metavar="NAME", help="with --reports of a batch: the story to brief (a reports.jsonl holds several)")
+    br.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout; its extension (.md .json .html) sets the format")
+    br.add_argument("--format", choices=("md", "json", "html"), help="md (default), json or html; must agree with -o's extension")
     br.add_argument("--language", default="English", help="language of the briefing (default English)")
     br.add_argument("--terms", action="append", default=[], metavar="FILE", help="extra loaded-term list (pattern | neutral rendering per line); repeatable")
     br.add_argument("--aliases", metavar="FILE|PACK", help="a bundled story pack (e.g. syria) or a TOML file of aliases, merged over the core table")
@@ -124,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  summarize check briefing.json\n\nexit codes: 0 every check passed, 1 a check failed, 2 unreadable input",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ck.add_argument("briefing", metavar="BRIEFING.json")
+    ck.add_argument("briefing", metavar="BRIEFING.json", help="brief -o FILE.json, or a batch's briefings/STORY.json")
     ck.add_argument("--terms", action="append", default=[], metavar="FILE")
     ck.add_argument("--aliases", metavar="FILE|PACK")
 
@@ -150,25 +175,24 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument(
         "--group", choices=("dirs", "auto", "none"), default="dirs", help="stories by sub-directory (default), by content and date (auto), or one story"
     )
+    ba.add_argument(
+        "--workers", type=int, metavar="N",
+        help="processes for the CPU part of extraction (request building, validation, grounding); default: from the CPU count; 1: all in this process",
+    )  # fmt: skip
     ba.add_argument("--no-brief", action="store_true", help="extract only")
+    ba.add_argument("--html", action="store_true", help="also write briefings/STORY.html beside each briefing's .md and .json")
     ba.add_argument("--language", default="English", help="language of the briefings")
-    batch_api.add_batch_api_arguments(ba)
+    sub.deferred["batch"] = lambda: _module("batch_api").add_batch_api_arguments(ba)
 
-    lg = sub.add_parser(
-        "logs",
-        help="list or export the run log of a batch directory",
-        description="Every model call of every run in DIR: time, stage, item, prompt and hash, model, tokens, latency, outcome.",
-        epilog="examples:\n  summarize logs runs/week48\n  summarize logs runs/week48 --format jsonl -o calls.jsonl",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    lg.add_argument("dir", metavar="DIR")
-    lg.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
-    lg.add_argument("--run", metavar="RUN_ID", help="only this run (default: all runs)")
-    lg.add_argument("-o", "--output", metavar="PATH")
-
-    evaluate.add_parser(sub, common)
-    doctor.add_parser(sub, common)
+    render.add_logs_parser(sub)
+    for name, module, what in (
+        ("eval", "evaluate", "measure extractions and briefings against gold annotations, or compare two runs"),
+        ("doctor", "doctor", "show the configuration in use and check that the endpoint answers and honours the JSON schema"),
+    ):
+        sub.elsewhere(name, what, module, common)
     export.add_parser(sub, common)
+    render.add_parser(sub)
+    demo.add_parser(sub)
 
     sc = sub.add_parser(
         "schema",
@@ -182,33 +206,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write(text: str, output: str | None) -> None:
-    if not output or output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    atomic_write(Path(output), text)
+def _module(name: str) -> Any:
+    """A command module that loads the SDKs, imported when its command runs."""
+    import importlib
+
+    return importlib.import_module(f"summarize.cli.{name}")
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
-    refuse_overwriting_inputs(args.output, args.inputs)
-    settings = settings_for(vars(args))
-    settings.require_endpoint()
-    progress = None if args.quiet else progress_lines(sys.stderr)
-    out: ExtractionOutput = api.extract_files(
-        args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network
-    )
-    text = {
-        "json": render.extraction_json,
-        "jsonl": render.extraction_jsonl,
-        "md": render.extraction_markdown,
-        "html": render_html.reports_html,
-    }[args.format](out)
-    _write(text, args.output)
+    from summarize import api
+    from summarize.render import html, reports
+
+    refuse_overwriting_inputs(args.output, args.inputs)  # first: of all that can be wrong with -o, this one destroys data
+    fmt = output_format(args.output, args.format, ("json", "jsonl", "md", "html"), "json")
+    settings = settings_for(vars(args))  # the endpoint is asked for once a readable article needs it
+    out = api.extract_files(
+        args.inputs, settings, stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress_lines(sys.stderr, quiet=args.quiet),
+        allow_network=args.allow_network,
+    )  # fmt: skip
+    text = {"json": reports.extraction_json, "jsonl": reports.extraction_jsonl, "md": reports.extraction_markdown, "html": html.reports_html}[fmt](out)
+    write_output(text, args.output)
     return api.exit_code(out)
 
 
 def _options(args: argparse.Namespace) -> BriefOptions:
+    from summarize.aliases import load_aliases
+    from summarize.brief.writer import BriefOptions
+    from summarize.gate.lexicon import load_lexicon
+
     options = BriefOptions(
         language=getattr(args, "language", "English"),
         terms=tuple(Path(t) for t in args.terms),
@@ -224,22 +249,24 @@ def _options(args: argparse.Namespace) -> BriefOptions:
 
 
 def _cmd_brief(args: argparse.Namespace) -> int:
+    from summarize import api
+    from summarize.fileio import Saved
+
     if not args.inputs and not args.reports:
         raise UsageError("give article files to brief, or --reports FILE with saved extraction output")
+    if args.story and not args.reports:
+        raise UsageError("--story picks one story of --reports FILE (a batch's reports.jsonl)")
     refuse_overwriting_inputs(args.output, [*args.inputs, *([args.reports] if args.reports else [])])
-    settings = settings_for(vars(args))
-    settings.require_endpoint()
-    progress = None if args.quiet else progress_lines(sys.stderr)
+    fmt = output_format(args.output, args.format, ("md", "json", "html"), "md")
+    settings = settings_for(vars(args))  # the endpoint is asked for once the inputs have been read and there is something to send
     briefing, out = api.brief_files(
-        args.inputs, settings, _options(args), reports_file=Path(args.reports) if args.reports else None,
-        stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress, allow_network=args.allow_network,
-    )
+        args.inputs, settings, _options(args), reports_file=Path(args.reports) if args.reports else None, story=args.story,
+        stdin=sys.stdin.buffer if "-" in args.inputs else None, progress=progress_lines(sys.stderr, quiet=args.quiet), allow_network=args.allow_network,
+    )  # fmt: skip
     if briefing is not None:
-        renderers = {"json": lambda b: b.model_dump_json(indent=2) + "\n", "md": render_brief.briefing_markdown, "html": render_html.briefing_html}
-        text = renderers[args.format](briefing)
-        _write(text, args.output)
-        if not args.quiet:
-            failed = [c.name for c in briefing.checks if not c.passed]
+        write_output(render.rendered(Saved(Path(args.output or "-"), briefing.reports, briefing=briefing), fmt), args.output)
+        failed = [c.name for c in briefing.checks if not c.passed]
+        if failed or not args.quiet:
             sys.stderr.write(
                 f"briefing: {len(briefing.sentences())} sentences, {len(briefing.removed)} removed; "
                 + (f"checks failed: {', '.join(failed)}\n" if failed else "all checks passed\n")
@@ -253,6 +280,8 @@ def _cmd_brief(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from summarize import api
+
     checks = api.check_briefing(api.load_briefing(Path(args.briefing)), _options(args))
     for c in checks:
         sys.stdout.write(f"{'✓' if c.passed else '✗'} {c.name}: {printable(c.detail)}\n" + "".join(f"    - {printable(f)}\n" for f in c.failures))
@@ -263,67 +292,50 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from summarize.batch.inputs import collect
     from summarize.batch.runner import BatchOptions, run_batch
     from summarize.batch.stop import Stop
+    from summarize.brief.writer import BriefOptions
     from summarize.cli.progress import BatchProgress
+    from summarize.cli.signals import stopping_on_signals
 
-    if (code := batch_api.dispatch(args)) is not None:  # --batch-api, `batch status DIR`, `batch collect DIR`
-        return code
+    if (code := _module("batch_api").dispatch(args)) is not None:  # --batch-api, `batch status DIR`, `batch collect DIR`
+        return int(code)
     if not args.out:
         raise UsageError("summarize batch needs --out DIR")
-    settings = settings_for(vars(args))
-    settings.require_endpoint()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1 (1: everything in this process)")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out} is a file; give a directory")
+    settings = settings_for(vars(args))  # no endpoint check here: a re-run of finished work makes no call and needs no key
     options = BatchOptions(
-        out=Path(args.out), concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm, max_cost=args.max_cost, group=args.group,
-        brief=not args.no_brief, brief_options=BriefOptions(language=args.language),
+        out=Path(args.out),
+        concurrency=args.concurrency,
+        rpm=args.rpm,
+        tpm=args.tpm,
+        max_cost=args.max_cost,
+        group=args.group,
+        brief=not args.no_brief,
+        brief_options=BriefOptions(language=args.language),
+        workers=args.workers,
     )
     items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes, exclude=options.out)
     progress = BatchProgress(len(items) + len(failures), quiet=args.quiet)
+    for failure in failures:  # unreadable inputs: said at once, under -q too, and counted towards the total
+        progress("failed", failure.item, {"message": failure.message})
     try:
         with stopping_on_signals(Stop()) as stop:
             result = run_batch(args.inputs, settings, options, on_event=progress, collected=(items, failures), stop=stop)
     finally:
         progress.close()
-    summary = result.summary()
-    sys.stderr.write(
-        f"batch: {summary['items']} items: {summary['extracted']} extracted, {summary['cached']} cached, {summary['failed']} failed"
-        f"{', ' + str(summary['skipped_budget']) + ' skipped (budget)' if summary['skipped_budget'] else ''}; "
-        f"{summary['briefings']} briefings ({summary['briefings_cached']} cached, {summary['briefings_failed']} failed); "
-        f"{summary['model_calls']} model calls, {summary['usage']['total_tokens']:,} tokens, {summary['wall_seconds']:.1f}s -> {printable(args.out)}\n"
-    )
-    if result.skipped_reason:
-        sys.stderr.write(f"batch: {result.skipped_budget} not started: {printable(result.skipped_reason)}\n")
-    if result.internal_errors:
-        log = printable(options.out / "run.log")
-        sys.stderr.write(f"batch: {result.internal_errors} internal error(s), a bug: please report it, with the traceback in {log}\n")
-    if result.stopped_by:
-        sys.stderr.write(stopped_line(result.stopped_by, summary, options.out, args.argv))
+    sys.stderr.write(batch_closing(result, options.out, args.argv))
+    if args.html:
+        render.say_html(render.briefings_html(options.out / "briefings"), options.out / "briefings")
     return result.exit_code
 
 
-def stopped_line(signal_name: str, summary: dict[str, object], out: Path, argv: Sequence[str]) -> str:
-    finished = f"{summary['extracted']} extracted and {summary['cached']} cached of {summary['items']} items, kept in {printable(out / 'store.sqlite')}"
-    return f"summarize: stopped by {signal_name}: {finished}; {summary['not_started']} not started; resume with: {resume_command(argv)}\n"
-
-
-def _cmd_logs(args: argparse.Namespace) -> int:
-    from summarize.batch.store import Store
-
-    path = Path(args.dir) / "store.sqlite"
-    if not path.is_file():
-        raise InputError(f"no batch store in {args.dir} (expected {path})")
-    store = Store(path)
-    try:
-        calls = store.calls(args.run)
-    finally:
-        store.close()
-    _write(render.calls_text(calls, args.format), args.output)
-    return EXIT_OK
-
-
 def _cmd_schema(args: argparse.Namespace) -> int:
+    from summarize.models import schemas
+
     out = Path(args.out)
     if args.check:
         stale = schemas.drift(out)
@@ -343,24 +355,20 @@ def cli(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help
         return int(exc.code or 0)
     args.argv = argv
-    level = logging.WARNING - 10 * min(getattr(args, "verbose", 0), 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
-    # the libraries log failures we already report in our own words, once; -vv shows them again
-    noisy = ("httpx", "httpcore", "openai", "instructor", "vcr", "trafilatura", "htmldate", "courlan")
-    for name in [*noisy, *logging.root.manager.loggerDict]:
-        if name.split(".")[0] in noisy:
-            logging.getLogger(name).setLevel(logging.CRITICAL if level > logging.DEBUG else logging.NOTSET)
+    quiet_libraries(logging.WARNING - 10 * min(getattr(args, "verbose", 0), 2))
     try:
-        commands = {
+        commands: dict[str, Callable[[argparse.Namespace], int]] = {
             "extract": _cmd_extract,
             "brief": _cmd_brief,
             "check": _cmd_check,
             "batch": _cmd_batch,
-            "logs": _cmd_logs,
+            "logs": render.run_logs,
             "schema": _cmd_schema,
-            "eval": evaluate.run,
-            "doctor": doctor.run,
+            "eval": lambda a: int(_module("evaluate").run(a)),
+            "doctor": lambda a: int(_module("doctor").run(a)),
             "export": export.run,
+            "render": render.run,
+            "demo": lambda a: cli(demo.brief_argv(a)),
         }
         if getattr(args, "local", None):
             return _with_local(args, commands[args.command])
@@ -369,6 +377,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"summarize: {printable(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
+        from summarize.cli.signals import resume_command
+
         resume = f"; finished work is kept in the store; resume with: {resume_command(argv)}" if args.command == "batch" else ""
         sys.stderr.write(f"summarize: interrupted{resume}\n")
         return EXIT_SIGINT
@@ -382,6 +392,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
 
 def _with_local(args: argparse.Namespace, command: Callable[[argparse.Namespace], int]) -> int:
     """Run ``command`` against a llama.cpp server started for ``--local MODEL.gguf``, stopped afterwards."""
+    from summarize.llm.local import local_server
+
     if args.replay or args.base_url:
         raise UsageError("--local starts its own server: leave out --replay and --base-url")
     say = None if args.quiet else (lambda line: print(f"summarize: {line}", file=sys.stderr, flush=True))

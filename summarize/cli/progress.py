@@ -1,18 +1,25 @@
-"""Progress on stderr: one line per article for extract/brief; for batches a rich bar on a terminal, plain lines otherwise."""
+"""What goes to stderr: progress, one line per article for extract/brief, and for batches a rich bar on a terminal, plain
+lines otherwise; a batch's closing lines; and the libraries' log records kept out of it.
+
+Under -q the progress goes, but never a failure: each failed item still gets its line."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TextIO
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-from summarize.models.report import FailedItem, SourceReport
 from summarize.render.escape import printable
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from summarize.batch.runner import BatchResult
+    from summarize.models.report import FailedItem, SourceReport
 
 
 class BatchProgress:
@@ -27,6 +34,9 @@ class BatchProgress:
         self._quiet = quiet
         self._bar: Progress | None = None
         if not quiet and self.stream.isatty():
+            from rich.console import Console  # rich loads only for a bar on a terminal
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
             self._bar = Progress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
@@ -61,16 +71,20 @@ class BatchProgress:
             if self._bar is not None:
                 self._bar.update(self._task, completed=finished, status=status)
                 if kind in ("failed", "skipped"):
-                    self._bar.console.print(f"✗ {printable(item)}: {printable(details.get('message', ''))}", markup=False, highlight=False)
+                    self._bar.console.print(f"✗ {printable(item)}: {printable(_message(item, details))}", markup=False, highlight=False)
                 return
-            if self._quiet or kind == "cached":
+            if kind == "cached" or (self._quiet and kind != "failed"):
+                return  # under -q, budget skips are said once, in the closing lines ("N not started: ...")
+            if self._quiet:  # a failure (an unreadable or duplicate input, a failed call) is not progress: it is said under -q too
+                self.stream.write(f"✗ {printable(item)}: {printable(_message(item, details))}\n")
+                self.stream.flush()
                 return
             elapsed = time.monotonic() - self._start
             rate = (self.done + self.failed + self.skipped) / elapsed if elapsed > 0 else 0.0
             left = self.total - finished
             eta = f"{left / rate:.0f}s" if rate > 0 and counts_item else "?"
             mark = {"done": "✓", "failed": "✗", "skipped": "-"}.get(kind, "·")
-            note = f": {printable(details['message'])}" if "message" in details else ""
+            note = f": {printable(_message(item, details))}" if "message" in details else ""
             self.stream.write(f"[{finished}/{self.total}] {mark} {printable(item)}{note} ({status}; eta {eta})\n")
             self.stream.flush()
 
@@ -86,12 +100,22 @@ class BatchProgress:
             self._bar.stop()
 
 
-def progress_lines(stream: TextIO) -> Callable[[str, SourceReport | FailedItem], None]:
-    """One line per finished article: what was extracted, or why it failed."""
+def _message(item: str, details: dict[str, Any]) -> str:
+    """An event's message without the item's name in front: the line names it already."""
+    message = str(details.get("message", ""))
+    return message[len(item) + 2 :] if item and message.startswith(f"{item}: ") else message
+
+
+def progress_lines(stream: TextIO, *, quiet: bool = False) -> Callable[[str, SourceReport | FailedItem], None]:
+    """One line per finished article: what was extracted, or why it failed; ``quiet``: only the failures."""
+    from summarize.models.report import FailedItem
 
     def report(name: str, outcome: SourceReport | FailedItem) -> None:
         if isinstance(outcome, FailedItem):
-            stream.write(f"✗ {printable(outcome.item)}: {outcome.stage} failed ({outcome.error}): {printable(outcome.message)}\n")
+            message = _message(outcome.item, {"message": outcome.message})
+            stream.write(f"✗ {printable(outcome.item)}: {outcome.stage} failed ({outcome.error}): {printable(message)}\n")
+            return
+        if quiet:
             return
         dropped = f", {len(outcome.dropped)} dropped" if outcome.dropped else ""
         mark = "✓" if outcome.verified else "!"
@@ -101,3 +125,50 @@ def progress_lines(stream: TextIO) -> Callable[[str, SourceReport | FailedItem],
         )
 
     return report
+
+
+NOISY = ("httpx", "httpcore", "openai", "instructor", "vcr", "trafilatura", "htmldate", "courlan")
+
+
+def _not_noisy(record: logging.LogRecord) -> bool:
+    return record.name.split(".")[0] not in NOISY or record.levelno >= logging.CRITICAL
+
+
+def quiet_libraries(level: int) -> None:
+    """Log at ``level`` on stderr. The libraries log failures we already report in our own words, once; -vv (DEBUG) shows them
+    again. They load later, when a command runs, and may set their loggers' levels then (trafilatura sets htmldate's), so the
+    root handlers drop their records too. The one filter is taken off again first: a later -vv run in the same process (a test,
+    a library user calling ``cli`` twice) must see them."""
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    for name in [*NOISY, *logging.root.manager.loggerDict]:
+        if name.split(".")[0] in NOISY:
+            logging.getLogger(name).setLevel(logging.CRITICAL if level > logging.DEBUG else logging.NOTSET)
+    for handler in logging.root.handlers:
+        handler.removeFilter(_not_noisy)
+        if level > logging.DEBUG:
+            handler.addFilter(_not_noisy)
+
+
+def batch_closing(result: BatchResult, out: Path, argv: Sequence[str]) -> str:
+    """What a batch run ends with: its counts, then what was not started, internal errors and a stop, each when there was one."""
+    summary = result.summary()
+    lines = [
+        f"batch: {summary['items']} items: {summary['extracted']} extracted, {summary['cached']} cached, {summary['failed']} failed"
+        f"{', ' + str(summary['skipped_budget']) + ' skipped (budget)' if summary['skipped_budget'] else ''}; "
+        f"{summary['briefings']} briefings ({summary['briefings_cached']} cached, {summary['briefings_failed']} failed); "
+        f"{summary['model_calls']} model calls, {summary['usage']['total_tokens']:,} tokens, {summary['wall_seconds']:.1f}s -> {printable(out)}\n"
+    ]
+    if result.skipped_reason:
+        lines.append(f"batch: {result.skipped_budget} not started: {printable(result.skipped_reason)}\n")
+    if result.internal_errors:
+        lines.append(f"batch: {result.internal_errors} internal error(s), a bug: please report it, with the traceback in {printable(out / 'run.log')}\n")
+    if result.stopped_by:
+        lines.append(stopped_line(result.stopped_by, summary, out, argv))
+    return "".join(lines)
+
+
+def stopped_line(signal_name: str, summary: dict[str, Any], out: Path, argv: Sequence[str]) -> str:
+    from summarize.cli.signals import resume_command
+
+    finished = f"{summary['extracted']} extracted and {summary['cached']} cached of {summary['items']} items, kept in {printable(out / 'store.sqlite')}"
+    return f"summarize: stopped by {signal_name}: {finished}; {summary['not_started']} not started; resume with: {resume_command(argv)}\n"

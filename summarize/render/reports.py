@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from typing import Any
 
 from summarize.models.briefing import FigureEntry
@@ -156,7 +157,7 @@ CALL_COLUMNS = ("run_id", "time", "stage", "item", "prompt", "prompt_sha", "mode
 
 
 def calls_text(calls: list[dict[str, Any]], fmt: str) -> str:
-    """The run log as a table, JSONL or CSV."""
+    """The run log as a table (columns aligned by display width, wide characters too), JSONL or CSV."""
     rows = [{k: c.get(k) for k in CALL_COLUMNS} for c in calls]
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -166,12 +167,35 @@ def calls_text(calls: list[dict[str, Any]], fmt: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
         return buf.getvalue()
-    lines = [f"{'time':24} {'stage':8} {'item':28} {'prompt':14} {'tokens':>13} {'ms':>8}  outcome"]
+    table = [("time", "stage", "item", "prompt", "tokens", "ms", "outcome")]
     for r in rows:
-        prompt = f"{r['prompt']}:{(r['prompt_sha'] or '')[:6]}"
-        tokens = f"{r['prompt_tokens']}+{r['completion_tokens']}"
-        lines.append(f"{r['time']:24} {r['stage']:8} {str(r['item'])[:28]:28} {prompt:14} {tokens:>13} {r['latency_ms']:>8.0f}  {r['outcome']}")
+        latency = "" if r["latency_ms"] is None else f"{float(r['latency_ms']):.0f}"
+        prompt = f"{r['prompt'] or ''}:{(r['prompt_sha'] or '')[:6]}"
+        tokens = f"{r['prompt_tokens'] or 0}+{r['completion_tokens'] or 0}"
+        table.append((str(r["time"] or ""), str(r["stage"] or ""), clip(str(r["item"] or ""), 40), prompt, tokens, latency, str(r["outcome"] or "")))
+    widths = [max(cells(row[i]) for row in table) for i in range(7)]
+    right = (False, False, False, False, True, True, False)  # numbers line up on their last digit
+    lines = ["  ".join(pad(cell, w, r) for cell, w, r in zip(row, widths, right, strict=True)).rstrip() for row in table]
     ok = sum(1 for r in rows if r["outcome"] == "ok")
     total_tokens = sum(int(r["prompt_tokens"] or 0) + int(r["completion_tokens"] or 0) for r in rows)
     lines.append(f"{len(rows)} calls, {ok} ok, {len(rows) - ok} failed, {total_tokens:,} tokens")
     return "\n".join(lines) + "\n"
+
+
+def cells(text: str) -> int:
+    """The columns ``text`` takes in a terminal: wide (CJK) characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` columns, with an ellipsis when cut."""
+    if cells(text) <= width:
+        return text
+    while cells(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * (width - cells(text))
+    return fill + text if right else text + fill
