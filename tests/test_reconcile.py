@@ -182,8 +182,16 @@ def test_terminology_notes_name_who_says_terrorists(ref: Reconciled) -> None:
     assert notes[("terrorists", "Syrian Ministry of Defence")].source_ids == ["state-herald"]
     own = notes[("terrorist groups", "Homeland Evening Herald (own reporting)")]
     assert own.claim_ids and own.source_ids == ["state-herald"]
-    # reporting a designation is not adopting the label
-    assert "designation" in notes[("terrorist organisation", "Eastern Mediterranean Wire (own reporting)")].neutral_rendering
+    # reporting a designation is not adopting the label: the term is the designating body's, reported by the outlets
+    # (this used to be charged to "Eastern Mediterranean Wire (own reporting)", issue 16)
+    designation = notes[("terrorist organisation", "the United States and Turkey")]
+    assert "designation" in designation.neutral_rendering
+    assert designation.reported_by == ["Eastern Mediterranean Wire", "Homeland Evening Herald"]
+    assert designation.claim_ids == ["regional-wire:c7", "state-herald:c7"]
+    assert not [who for term, who in notes if term == "terrorist organisation" and "own reporting" in who]
+    # "which the opposition presented as provocation": the word is the opposition's, relayed by Turkish security sources
+    (provocation,) = [n for n in ref.terminology if n.term == "provocation"]
+    assert (provocation.used_by, provocation.reported_by) == ("the opposition", ["Turkish security sources"])
 
 
 def test_terminology_disagreement_sets_users_against_counters(ref: Reconciled) -> None:
@@ -195,11 +203,15 @@ def test_terminology_disagreement_sets_users_against_counters(ref: Reconciled) -
     assert "Eastern Mediterranean Wire (own reporting)" not in users | others
 
 
-def test_consensus_counts_claimants_not_outlets(ref: Reconciled) -> None:
-    sohr = [p for p in ref.consensus if p.text == "SOHR: at least 153 killed"]
-    assert len(sohr) == 1
-    assert (sohr[0].n_independent_claimants, sohr[0].claimants, sohr[0].source_ids) == (1, ["SOHR"], ["kurdish-desk", "monitor-digest"])
-    assert all(p.n_independent_claimants == len(p.claimants) for p in ref.consensus)
+def test_consensus_counts_claimants_not_outlets(ref: Reconciled, aleppo: list[SourceReport]) -> None:
+    # SOHR's 153, carried by two outlets, is one claimant: not a consensus (it used to be listed as one, issue 16)
+    assert not [p for p in ref.consensus if p.claimants == ["SOHR"]]
+    assert all(p.n_independent_claimants == len(p.claimants) >= 2 for p in ref.consensus)
+    # a second, independent claimant giving the same figure for the same scope makes one
+    wire = edit_figure(report(aleppo, "regional-wire"), figure(aleppo, "regional-wire", 4).id, attributed_to="SOHR")
+    (point,) = reconcile([wire, report(aleppo, "state-herald")], SYRIA).consensus
+    assert (point.claimants, point.n_independent_claimants, point.source_ids) == (["SANA", "SOHR"], 2, ["regional-wire", "state-herald"])
+    assert point.text.startswith("4 killed (civilians)")
 
 
 def test_reference_gaps(ref: Reconciled) -> None:
@@ -207,6 +219,13 @@ def test_reference_gaps(ref: Reconciled) -> None:
     assert questions == sorted(questions)
     assert "No source gives a number of injured." in questions
     assert "No independent source gives a civilian death toll." in questions
+    # the undated "on Wednesday" of kurdish-desk is the incident three other sources date to 2024-11-27, so its date
+    # is established (the gap used to say it was not, issue 16)
+    assert not [q for q in questions if q.startswith("The date of")]
+
+
+def test_an_event_no_source_dates_is_a_gap(aleppo: list[SourceReport]) -> None:
+    questions = [g.question for g in reconcile([report(aleppo, "kurdish-desk")], SYRIA).gaps]
     undated = [q for q in questions if q.startswith("The date of")]
     assert len(undated) == 1 and "'on Wednesday' cannot be resolved without a publication date" in undated[0]
 
@@ -245,8 +264,8 @@ def test_ministry_figure_from_two_outlets_is_one_entry_and_one_claimant(flood_re
     c = comparison(flood_rec, "killed|all|")
     ministry = entry(c, "Ministry of Health", 31)
     assert ministry.source_ids == ["national-wire-day2", "river-times-day2"]
-    (point,) = [p for p in flood_rec.consensus if "Ministry of Health" in p.claimants]
-    assert point.n_independent_claimants == 1 and point.claim_ids == ministry.figure_ids
+    # one claimant in two outlets is no consensus (it used to be listed as one, issue 16)
+    assert not [p for p in flood_rec.consensus if "Ministry of Health" in p.claimants]
 
 
 def test_a_day_one_count_of_a_rising_toll_is_earlier_not_a_disagreement(flood_rec: Reconciled) -> None:
@@ -411,19 +430,36 @@ def test_an_independent_civilian_count_closes_the_party_only_gaps(aleppo: list[S
     assert not [g for g in rec.gaps if "civilian" in g.question]
 
 
-def test_the_same_statement_from_one_claimant_in_two_outlets_is_a_consensus_point(aleppo: list[SourceReport]) -> None:
+def test_the_same_statement_from_two_claimants_is_a_consensus_point(aleppo: list[SourceReport]) -> None:
     kurdish, digest = report(aleppo, "kurdish-desk"), report(aleppo, "monitor-digest")
     (raids,) = [c for c in kurdish.claims if c.attributed_to == "media reports"]
     (strikes,) = [c for c in digest.claims if c.attributed_to == "media reports"]
     wording = "Media reports said Russian jets carried out bombing raids on HTS-held areas west of Aleppo."
-    digest = edit_claim(digest, strikes.id, text=wording)
-    (point,) = [p for p in reconcile([kurdish, digest], SYRIA).consensus if p.claimants == ["media reports"]]
-    assert (point.text, point.claim_ids, point.n_independent_claimants) == (wording, sorted([raids.id, strikes.id]), 1)
-    # the same words from another claimant, or twice in one article, are not agreement between outlets
-    others = [edit_claim(digest, strikes.id, text=wording, attributed_to="Turkish security sources"), kurdish]
-    assert not [p for p in reconcile(others, SYRIA).consensus if "media reports" in p.claimants]
-    twice = kurdish.model_copy(update={"claims": [*kurdish.claims, raids.model_copy(update={"id": "kurdish-desk:c99"})]})
+    # one claimant's statement carried by two outlets is one claimant, so no consensus (it used to be one, issue 16)
+    same = edit_claim(digest, strikes.id, text=wording)
+    assert not [p for p in reconcile([kurdish, same], SYRIA).consensus if "media reports" in p.claimants]
+    # the same statement from another, independent claimant is
+    turkish = "Turkish security sources said Russian jets carried out bombing raids on HTS-held areas west of Aleppo."
+    other = edit_claim(digest, strikes.id, text=turkish, attributed_to="Turkish security sources")
+    (point,) = [p for p in reconcile([kurdish, other], SYRIA).consensus if "media reports" in p.claimants]
+    assert (point.claimants, point.claim_ids, point.n_independent_claimants) == (
+        ["Turkish security sources", "media reports"],
+        sorted([raids.id, strikes.id]),
+        2,
+    )
+    # two claimants saying it in one article are not agreement between sources
+    twice = kurdish.model_copy(
+        update={"claims": [*kurdish.claims, raids.model_copy(update={"id": "kurdish-desk:c99", "attributed_to": "Turkish security sources"})]}
+    )
     assert not [p for p in reconcile([twice], SYRIA).consensus if "media reports" in p.claimants]
+    # nor does one claimant deny what the other says
+    denied = edit_claim(
+        digest,
+        strikes.id,
+        text="Turkish security sources said Russian jets did not carry out bombing raids on HTS-held areas.",
+        attributed_to="Turkish security sources",
+    )
+    assert not [p for p in reconcile([kurdish, denied], SYRIA).consensus if "media reports" in p.claimants]
 
 
 def test_claims_inside_one_article_do_not_chain_a_match(aleppo: list[SourceReport]) -> None:
@@ -431,9 +467,10 @@ def test_claims_inside_one_article_do_not_chain_a_match(aleppo: list[SourceRepor
     (template,) = [c for c in kurdish.claims if c.attributed_to == "media reports"]
     texts = {"x1": "Media reports said a bridge collapsed.", "x2": "Media reports said a bridge collapsed and the road to Atarib was cut."}
     extra = [template.model_copy(update={"id": f"kurdish-desk:{k}", "text": t}) for k, t in texts.items()]
-    digest = edit_claim(digest, next(c.id for c in digest.claims if c.attributed_to == "media reports"), text="Media reports said the road to Atarib was cut.")
+    wording = "Turkish security sources said a bridge collapsed and the road to Atarib was cut."
+    digest = edit_claim(digest, next(c.id for c in digest.claims if c.attributed_to == "media reports"), text=wording, attributed_to="Turkish security sources")
     rec = reconcile([kurdish.model_copy(update={"claims": extra}), digest], SYRIA)
-    (point,) = [p for p in rec.consensus if p.claimants == ["media reports"]]
+    (point,) = [p for p in rec.consensus if "media reports" in p.claimants]
     assert "kurdish-desk:x1" not in point.claim_ids and "kurdish-desk:x2" in point.claim_ids
 
 

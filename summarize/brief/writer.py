@@ -8,22 +8,24 @@ and listed, and the failed checks stay in the output.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from summarize.aliases import load_aliases, story_aliases
+from summarize.brief.timeline import complete_timeline
 from summarize.config import Settings
 from summarize.errors import InputError
 from summarize.extract.budget import fits_context
 from summarize.extract.extractor import provenance
 from summarize.gate.gates import ClaimIndex, build_index, run_gates
-from summarize.gate.lexicon import Lexicon, available_languages, load_lexicon
+from summarize.gate.lexicon import Lexicon, available_languages, gloss_of, load_lexicon
 from summarize.llm.client import CallLabel, verifying
 from summarize.llm.prompts import load_prompt
 from summarize.llm.protocol import StructuredModel
 from summarize.models.briefing import BriefDraft, Briefing, Reconciled, RemovedSentence, Sentence, SourceSummary
 from summarize.models.report import CheckResult, PromptRef, SourceReport, Usage
+from summarize.reconcile.common import counted
 from summarize.reconcile.story import reconcile
 from summarize.render.reports import entry_flags, format_value
 
@@ -98,7 +100,12 @@ def format_claims(reports: Sequence[SourceReport], rec: Reconciled) -> str:
     if rec.terminology:
         out.append("")
         out.append("TERMINOLOGY (loaded terms; use only inside attributed quotes)")
-        out += [f'- "{t.term}" used by {t.used_by} [{", ".join(t.claim_ids)}]; neutral: {t.neutral_rendering}' for t in rec.terminology]
+        out += [
+            f'- "{t.term}" used by {t.used_by}'
+            + (f" (reported by {', '.join(t.reported_by)})" if t.reported_by else "")
+            + f" [{', '.join(t.claim_ids)}]; neutral: {t.neutral_rendering}"
+            for t in rec.terminology
+        ]
     if rec.gaps:
         out.append("")
         out.append("NOT ESTABLISHED BY ANY SOURCE")
@@ -121,6 +128,20 @@ def _sentences(draft: BriefDraft, index: ClaimIndex, problems: dict[tuple[str, i
         sources = sorted({index.source_of[c] for c in ids if c in index.source_of})
         kept[section].append(Sentence(section=section, text=text, claim_ids=ids, when=when, source_ids=sources, status="verified"))  # type: ignore[arg-type]
     return kept, removed
+
+
+def term_glosses(texts: Iterable[str], lexicon: Lexicon, reports: Sequence[SourceReport] | None = None) -> dict[str, str]:
+    """English glosses of the loaded terms in ``texts`` whose lexicon entry has one, term as written -> gloss.
+
+    Given the reports, only words a non-English source wrote are glossed, so an English word that
+    shares a pattern with a French one ('terroris*') is not glossed with itself."""
+    foreign = None if reports is None else [r.source.text.casefold() for r in reports if not (r.source.language or "en").casefold().startswith("en")]
+    return {
+        matched: gloss
+        for text in texts
+        for matched, _, _, term in lexicon.find_terms(text)
+        if (foreign is None or any(matched.casefold() in t for t in foreign)) and (gloss := gloss_of(matched, term))
+    }
 
 
 def _summaries(reports: Sequence[SourceReport], cited: set[str]) -> list[SourceSummary]:
@@ -167,6 +188,7 @@ def brief_with_usage(
         result = llm.structured(BriefDraft, messages, label=CallLabel("brief", story, prompt.name, prompt.sha256))
     gate = run_gates(result.value, index, lexicon)
     kept, removed = _sentences(result.value, index, gate.sentence_problems)
+    kept["timeline"] = complete_timeline(kept["timeline"], rec, index, lexicon)
     cited = {sid for group in kept.values() for s in group for sid in s.source_ids}
     checks: list[CheckResult] = list(gate.checks)
     if removed:
@@ -174,7 +196,8 @@ def brief_with_usage(
             CheckResult(
                 name="sentences_removed",
                 passed=False,
-                detail=f"{len(removed)} sentence(s) still failed after {result.reasks} re-ask(s) and were removed",
+                detail=f"{counted(len(removed), 'sentence')} still failed after {counted(result.reasks, 're-ask')} and "
+                + ("was removed" if len(removed) == 1 else "were removed"),
                 failures=[f"{r.section}: {r.text}" for r in removed],
             )
         )
@@ -198,5 +221,8 @@ def brief_with_usage(
         removed=removed,
         provenance=prov,
         reports=list(reports),
+        glosses=term_glosses([*(s.text for group in kept.values() for s in group), *(t.term for t in rec.terminology)], lexicon, reports)
+        if options.language.casefold().startswith("en")
+        else {},
     )
     return briefing, result.usage

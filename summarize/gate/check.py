@@ -12,6 +12,7 @@ from summarize.gate.gates import build_index, run_gates
 from summarize.gate.lexicon import load_lexicon
 from summarize.models.briefing import BriefDraft, Briefing, SentenceDraft, TimelineDraft
 from summarize.models.report import CheckResult
+from summarize.reconcile.common import counted
 from summarize.reconcile.story import reconcile
 
 
@@ -27,9 +28,9 @@ def _evidence_check(b: Briefing) -> CheckResult:
             total += 1
             if text[ev.start : ev.end] != ev.quote:
                 failures.append(f"{report.source.id} [{ev.start}:{ev.end}]: quote differs from the source text: {ev.quote[:80]!r}")
-    return CheckResult(
-        name="evidence_in_sources", passed=not failures, detail=f"{total - len(failures)} of {total} quotes equal their source span", failures=failures
-    )
+    equal = "equals its" if total == 1 else "equal their"
+    detail = f"{total - len(failures)} of {counted(total, 'quote')} {equal} source span"
+    return CheckResult(name="evidence_in_sources", passed=not failures, detail=detail, failures=failures)
 
 
 def recheck(b: Briefing, options: BriefOptions) -> list[CheckResult]:

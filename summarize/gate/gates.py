@@ -26,6 +26,7 @@ from summarize.ground.numbers import numbers_in, vague_word_appears
 from summarize.ground.quotes import align
 from summarize.models.briefing import BriefDraft, FigureComparison, FigureEntry, Reconciled
 from summarize.models.report import CheckResult, Claim, EventRecord, FigureClaim, Source, SourceReport
+from summarize.reconcile.common import counted
 
 GATES = (
     "citations_exist",
@@ -39,7 +40,7 @@ GATES = (
 _MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 # Where a day, month or year may stand for a cited date: an ISO date or a number next to a month name.
 _DATE_CONTEXT = re.compile(
-    rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}\s+{_MONTHS}(?:,?\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|{_MONTHS}\s+\d{{4}}",
+    rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}\s+{_MONTHS}(?:,?\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?!\d)(?:,?\s+\d{{4}})?|{_MONTHS}\s+\d{{4}}",
     re.IGNORECASE,
 )
 _APOSTROPHES = re.compile("[\u2019\u2018\u02bc`]")
@@ -140,13 +141,14 @@ class _Sentence:
     index: int
     text: str
     claim_ids: tuple[str, ...]
+    when: str = ""  # a timeline entry's date field: every number in it is a date
 
 
 def _sentences(draft: BriefDraft) -> list[_Sentence]:
     out = [_Sentence("headline", 0, draft.headline.text, tuple(draft.headline.claim_ids))]
     for section in ("lead", "key_points"):
         out += [_Sentence(section, i, s.text, tuple(s.claim_ids)) for i, s in enumerate(getattr(draft, section))]
-    out += [_Sentence("timeline", i, f"{t.when}: {t.text}", tuple(t.claim_ids)) for i, t in enumerate(draft.timeline)]
+    out += [_Sentence("timeline", i, f"{t.when}: {t.text}", tuple(t.claim_ids), t.when) for i, t in enumerate(draft.timeline)]
     return out + [_Sentence("context", i, s.text, tuple(s.claim_ids)) for i, s in enumerate(draft.context)]
 
 
@@ -311,7 +313,7 @@ def run_gates(draft: BriefDraft, index: ClaimIndex, lexicon: Lexicon) -> GateRep
 
         traced, date_parts, texts = _evidence(index, cited)
         numbers = sorted(numbers_in(NOT_A_COUNT.sub(" ", s.text)))
-        written_dates = {n for m in _DATE_CONTEXT.finditer(s.text) for n in numbers_in(m.group())}
+        written_dates = {n for m in _DATE_CONTEXT.finditer(s.text) for n in numbers_in(m.group())} | numbers_in(s.when)
         traced = traced | (date_parts & written_dates)
         counts["numbers"] += len(numbers)
         for n in numbers:
@@ -362,14 +364,15 @@ def run_gates(draft: BriefDraft, index: ClaimIndex, lexicon: Lexicon) -> GateRep
 
     n = len(sentences)
     details = {
-        "citations_exist": f"{n} sentences, {counts['ids']} ids cited",
-        "numbers_traceable": f"{n} sentences, {counts['numbers']} numbers",
-        "quotes_in_sources": f"{counts['quotes']} quotations",
-        "loaded_terms_attributed": f"{counts['terms']} loaded terms"
+        "citations_exist": f"{counted(n, 'sentence')}, {counted(counts['ids'], 'id')} cited",
+        "numbers_traceable": f"{counted(n, 'sentence')}, {counted(counts['numbers'], 'number')}",
+        "quotes_in_sources": counted(counts["quotes"], "quotation"),
+        "loaded_terms_attributed": counted(counts["terms"], "loaded term")
         + (f", unattributed: {', '.join(f'{t}×{k}' for t, k in sorted(untagged_terms.items()))}" if untagged_terms else ""),
-        "contested_figures_attributed": f"{counts['contested']} contested or party-only figures stated",
-        "sources_cited": f"{len(index.contributing_sources) - len(missing)} of {len(index.contributing_sources)} contributing sources cited",
-        "attribution_verbs_neutral": f"{sum(c.total() for c in verbs_by_party.values())} attributions to {len(verbs_by_party)} parties",
+        "contested_figures_attributed": f"{counted(counts['contested'], 'contested or party-only figure')} stated",
+        "sources_cited": f"{len(index.contributing_sources) - len(missing)} of {counted(len(index.contributing_sources), 'contributing source')} cited",
+        "attribution_verbs_neutral": f"{counted(sum(c.total() for c in verbs_by_party.values()), 'attribution')} to "
+        + counted(len(verbs_by_party), "party", "parties"),
     }
     report.checks = [
         CheckResult(

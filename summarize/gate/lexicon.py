@@ -4,6 +4,7 @@ Lexicon files (``data/loaded_terms/<lang>.txt``, and users' own files in the sam
 one entry a line; lines starting with ``#`` are comments::
 
     pattern | neutral rendering     whole words, any case; a final ``*`` lets the last word go on
+    pattern | neutral | gloss       the same, with an English gloss shown next to the word when a briefing quotes it
     ! phrase                        a name that contains a loaded word but is not loaded itself
 """
 
@@ -13,6 +14,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rapidfuzz import fuzz
 
 LEXICON_DIR = Path(__file__).resolve().parents[1] / "data" / "loaded_terms"
 
@@ -39,6 +42,7 @@ class LoadedTerm:
     pattern: str
     neutral: str
     regex: re.Pattern[str] = field(repr=False, compare=False)
+    gloss: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,15 +52,36 @@ class Lexicon:
 
     def find(self, text: str) -> list[tuple[str, int, int, str]]:
         """(matched text, start, end, neutral rendering) per loaded word, by position; of overlapping matches the first and longest wins."""
+        return [(matched, start, end, term.neutral) for matched, start, end, term in self.find_terms(text)]
+
+    def find_terms(self, text: str) -> list[tuple[str, int, int, LoadedTerm]]:
+        """``find``, with the lexicon entry each word matched."""
         shielded = [(m.start(), m.end()) for rx in self.exempt for m in rx.finditer(text)]
-        hits = sorted((m.start(), -m.end(), m.group(), t.neutral) for t in self.terms for m in t.regex.finditer(text))
-        found: list[tuple[str, int, int, str]] = []
-        for start, neg_end, matched, neutral in hits:
+        hits = [(m.start(), -m.end(), m.group(), n) for n, t in enumerate(self.terms) for m in t.regex.finditer(text)]
+        # of entries matching the same words, a whole-word entry is more exact than a prefix (its gloss fits the form)
+        hits.sort(key=lambda h: (*h[:3], self.terms[h[3]].pattern.endswith("*"), self.terms[h[3]].neutral))
+        found: list[tuple[str, int, int, LoadedTerm]] = []
+        for start, neg_end, matched, n in hits:
             end = -neg_end
             if (found and start < found[-1][2]) or any(s <= start and end <= e for s, e in shielded):
                 continue
-            found.append((matched, start, end, neutral))
+            found.append((matched, start, end, self.terms[n]))
         return found
+
+
+def gloss_of(matched: str, term: LoadedTerm) -> str | None:
+    """The English gloss to show after ``matched``: of a gloss listing forms ('terrorist, terrorists'), the one
+    closest to the word as written (for Latin script); None when the entry has none or the word is its own gloss."""
+    if not term.gloss:
+        return None
+    forms = [f.strip() for f in term.gloss.split(",") if f.strip()]
+    word = matched.casefold()
+    if word in {f.casefold() for f in forms}:
+        return None
+    latin = all(not ch.isalpha() or ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in word)
+    if len(forms) > 1 and latin:
+        return max(forms, key=lambda f: (fuzz.ratio(word, f.casefold()), -forms.index(f)))
+    return term.gloss
 
 
 def available_languages() -> tuple[str, ...]:
@@ -71,13 +96,21 @@ def _read_lexicon(path: Path, terms: dict[str, LoadedTerm], exempt: list[re.Patt
         if line.startswith("!") and line[1:].strip():
             exempt.append(_compile(line[1:].strip()))
             continue
-        pattern, bar, neutral = (part.strip() for part in line.partition("|"))
-        if not bar or not pattern or not neutral or "*" in pattern[:-1]:
-            raise ValueError(f"{path}:{number}: expected 'pattern | neutral rendering' with '*' only at the end, got {raw!r}")
+        pattern, *rest = (part.strip() for part in line.split("|"))
+        neutral, gloss = [*rest, "", ""][:2] if len(rest) <= 2 else ("", "")
+        if not pattern or not neutral or "*" in pattern[:-1]:
+            raise ValueError(
+                f"{path}:{number}: expected 'pattern | neutral rendering' or 'pattern | neutral rendering | English gloss'"
+                f" with '*' only at the end, got {raw!r}"
+            )
         # A user's file replaces a bundled rendering; between bundled lists the first language
         # given keeps its own, so an English briefing is not told to write French.
-        if override or pattern.casefold() not in terms:
-            terms[pattern.casefold()] = LoadedTerm(pattern, neutral, _compile(pattern))
+        key = pattern.casefold()
+        if override or key not in terms:
+            terms[key] = LoadedTerm(pattern, neutral, _compile(pattern), gloss or None)
+        elif gloss and not terms[key].gloss:
+            # the first language keeps its rendering, and the word gains the gloss a later list gives it
+            terms[key] = LoadedTerm(terms[key].pattern, terms[key].neutral, terms[key].regex, gloss)
 
 
 def load_lexicon(languages: Iterable[str] = ("en",), extra: Sequence[Path] = ()) -> Lexicon:

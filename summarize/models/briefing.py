@@ -153,10 +153,13 @@ class ConsensusPoint(_Record):
 
 class TerminologyNote(_Record):
     term: str
-    used_by: str
+    used_by: str = Field(description="Who uses the term: the claim's claimant, or the speaker or designating body the claim says used it.")
     source_ids: list[str]
     claim_ids: list[str]
     neutral_rendering: str
+    reported_by: list[str] = Field(
+        default_factory=list, description="Who reports the use when the user is someone else (a designation carried by an outlet, a word relayed by a source)."
+    )
 
 
 class Gap(_Record):
@@ -269,6 +272,9 @@ class Briefing(_Record):
     removed: list[RemovedSentence]
     provenance: Provenance
     reports: list[SourceReport] = Field(description="The source reports the briefing was written from, so `summarize check` can re-verify it alone.")
+    glosses: dict[str, str] = Field(
+        default_factory=dict, description="English glosses of the non-English loaded terms the briefing shows, the term as written -> its gloss."
+    )
 
     def sentences(self) -> list[Sentence]:
         return ([self.headline] if self.headline else []) + self.lead + self.key_points + self.timeline + self.context

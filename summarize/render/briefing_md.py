@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from summarize.models.briefing import Briefing, FigureComparison, Sentence
+import re
+from collections.abc import Iterable
+
+from summarize.gate.lexicon import quoted_spans
+from summarize.models.briefing import Briefing, FigureComparison, Sentence, TerminologyNote
+from summarize.reconcile.common import DESIGNATION_RENDERING, and_list, counted
 from summarize.render.escape import md_block as _line
 from summarize.render.escape import md_cell as _cell
 from summarize.render.escape import md_inline as _md
@@ -17,13 +22,55 @@ def _refs(b: Briefing) -> dict[str, str]:
     return {s.id: f"S{i}" for i, s in enumerate(b.sources, 1)}
 
 
-def _cite(s: Sentence, refs: dict[str, str]) -> str:
+def cites(ids: Iterable[str], refs: dict[str, str], escape: bool = True) -> str:
+    """Claim ids as the briefing shows them everywhere: grouped by source, '[S2: f1, f2] [S3: f1]'."""
     by_source: dict[str, list[str]] = {}
-    for cid in s.claim_ids:
+    for cid in ids:
         sid, _, local = cid.partition(":")
         if sid in refs:
             by_source.setdefault(sid, []).append(local)
-    return " " + " ".join(f"[{refs[sid]}: {_md(', '.join(ids))}]" for sid, ids in sorted(by_source.items(), key=lambda kv: refs[kv[0]])) if by_source else ""
+    show = _cell if escape else str
+    ordered = sorted(by_source.items(), key=lambda kv: int(refs[kv[0]][1:]) if refs[kv[0]][1:].isdigit() else 0)
+    return " ".join(f"[{refs[sid]}: {show(', '.join(dict.fromkeys(local)))}]" for sid, local in ordered)
+
+
+def shown_ids(text: str, refs: dict[str, str]) -> str:
+    """``text`` with every claim id of the briefing's sources ('monitor-digest:f1') written as the briefing cites it ('[S2: f1]')."""
+    if not refs:
+        return text
+    names = "|".join(re.escape(sid) for sid in sorted(refs, key=len, reverse=True))
+    return re.sub(rf"(?<![\w:-])({names}):([a-z]+\d+)\b", lambda m: cites([m.group()], refs, escape=False), text)
+
+
+def _cite_ids(ids: Iterable[str], refs: dict[str, str]) -> str:
+    shown = cites(ids, refs)
+    return " " + shown if shown else ""
+
+
+def _cite(s: Sentence, refs: dict[str, str]) -> str:
+    return _cite_ids(s.claim_ids, refs)
+
+
+def glossed(text: str, glosses: dict[str, str]) -> str:
+    """``text`` with an English gloss after each quotation of a non-English loaded term, unless the text glosses it already."""
+    if not glosses:
+        return text
+    out, at = [], 0
+    for start, end in quoted_spans(text):
+        terms = [t for t in glosses if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", text[start:end])]
+        close = end + 1 if end < len(text) else end
+        if not terms or text[close:].lstrip().startswith("("):
+            continue
+        out += [text[at:close], " (English: " + "; ".join(dict.fromkeys(glosses[t] for t in terms)) + ")"]
+        at = close
+    return "".join(out) + text[at:]
+
+
+def _term_note(t: TerminologyNote, refs: dict[str, str], glosses: dict[str, str]) -> str:
+    gloss = f" (English: {_md(glosses[t.term])})" if t.term in glosses else ""
+    via = f", according to {_md(and_list(t.reported_by))}" if t.reported_by else ""
+    kind = "is a designation by" if t.neutral_rendering == DESIGNATION_RENDERING else "is used by"
+    return f"- “{_md(t.term)}”{gloss} {kind} {_md(t.used_by)}{via} {cites(t.claim_ids, refs)}; neutral rendering: {_md(t.neutral_rendering)}"
 
 
 def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[str, str]) -> list[str]:
@@ -39,14 +86,14 @@ def _comparison(c: FigureComparison, refs: dict[str, str], source_names: dict[st
         status = "agreement"
     else:
         status = "one claimant, which revised its figure" if len(c.entries) > 1 else "single claimant, nothing to compare"
-    lines = [f"### {_line(c.label)}", "", f"{c.claimants} independent claimant(s); {status}.", ""]
+    lines = [f"### {_line(c.label)}", "", f"{counted(c.claimants, 'independent claimant')}; {status}.", ""]
     lines += ["| claimant | value | time window | carried by | figures |", "|---|---|---|---|---|"]
     for e in c.entries:
         value = _cell(format_value(e.value, e.low, e.high, e.qualifier, e.vague_word))
         value += "".join(f" ({_cell(flag)})" for flag in entry_flags(e))
         carried = ", ".join(f"{_cell(source_names.get(s, s))} [{_cell(refs.get(s, s))}]" for s in e.source_ids)
-        ids = ", ".join(e.derived_from or e.figure_ids)
-        lines.append(f"| {_cell(e.claimant)} | {value} | {_cell(e.time_window or 'not stated')} | {carried} | {_cell(ids)} |")
+        ids = cites(e.derived_from or e.figure_ids, refs)
+        lines.append(f"| {_cell(e.claimant)} | {value} | {_cell(e.time_window or 'not stated')} | {carried} | {ids} |")
     lines.append("")
     if c.derived and sum(1 for e in c.entries if not e.derived_from and e.current) >= 2:
         d = c.derived
@@ -69,7 +116,7 @@ def briefing_markdown(b: Briefing) -> str:
     dates = sorted(s.published.isoformat() for s in b.sources if s.published)
     lines += [
         "",
-        f"_Briefing from {len(b.sources)} sources"
+        f"_Briefing from {counted(len(b.sources), 'source')}"
         + (f", published {dates[0]} to {dates[-1]}" if dates else "")
         + ". Every sentence cites the claims it rests on; [S2: f1] is figure f1 of source S2._",
         "",
@@ -77,9 +124,10 @@ def briefing_markdown(b: Briefing) -> str:
     if not b.verified:
         failed = _md(", ".join(c.name for c in b.checks if not c.passed))
         lines += [f"> **Checks failed: {failed}.** Sentences that failed were removed; see Checks below.", ""]
-    lines += [" ".join(_line(s.text) + _cite(s, refs) for s in b.lead), ""]
+    gl = b.glosses
+    lines += [" ".join(_line(glossed(s.text, gl)) + _cite(s, refs) for s in b.lead), ""]
     if b.key_points:
-        lines += ["## Key points", ""] + [f"- {_line(s.text)}{_cite(s, refs)}" for s in b.key_points] + [""]
+        lines += ["## Key points", ""] + [f"- {_line(glossed(s.text, gl))}{_cite(s, refs)}" for s in b.key_points] + [""]
     if rec.comparisons:
         lines += [
             "## Figures by scope",
@@ -103,29 +151,25 @@ def briefing_markdown(b: Briefing) -> str:
             lines += [f"- Possible explanation: {_md(e)}" for e in d.possible_explanations] + [""]
     if rec.not_comparable:
         lines += ["## Not comparable", ""]
-        lines += [f"- {_line(', '.join(n.claimants))}: {_md(n.reason)} ({_md(', '.join(n.figure_ids))})" for n in rec.not_comparable] + [""]
+        lines += [f"- {_line(', '.join(n.claimants))}: {_md(n.reason)} {cites(n.figure_ids, refs)}" for n in rec.not_comparable] + [""]
     if rec.sum_checks:
         lines += ["## Internal consistency", ""] + [f"- {'✓' if s.consistent else '✗'} {_md(s.claimant)}: {_md(s.note)}" for s in rec.sum_checks] + [""]
     if rec.consensus:
         lines += ["## Consensus", ""]
         for point in rec.consensus:
             lines.append(
-                f"- {_line(point.text)} — {point.n_independent_claimants} independent claimant(s) ({_md(', '.join(point.claimants))}), "
-                f"carried by {len(point.source_ids)} source(s)"
+                f"- {_line(point.text)} — {counted(point.n_independent_claimants, 'independent claimant')} ({_md(', '.join(point.claimants))}), "
+                f"carried by {counted(len(point.source_ids), 'source')} {cites(point.claim_ids, refs)}"
             )
         lines.append("")
+    elif sum(1 for s in b.sources if s.claims or s.figures) >= 2:
+        lines += ["## Consensus", "", "No figure or statement is given by two or more independent claimants.", ""]
     if b.timeline:
-        lines += ["## Timeline", ""] + [f"- **{_md(s.when)}**: {_md(s.text)}{_cite(s, refs)}" for s in b.timeline] + [""]
+        lines += ["## Timeline", ""] + [f"- **{_md(s.when)}**: {_md(glossed(s.text, gl))}{_cite(s, refs)}" for s in b.timeline] + [""]
     if b.context:
-        lines += ["## Context", ""] + [f"- {_line(s.text)}{_cite(s, refs)}" for s in b.context] + [""]
+        lines += ["## Context", ""] + [f"- {_line(glossed(s.text, gl))}{_cite(s, refs)}" for s in b.context] + [""]
     if rec.terminology:
-        lines += ["## Terminology", ""]
-        lines += [
-            f"- “{_md(t.term)}” is used by {_md(t.used_by)} ({_md(', '.join(refs.get(s, s) for s in t.source_ids))}); "
-            f"neutral rendering: {_md(t.neutral_rendering)}"
-            for t in rec.terminology
-        ]
-        lines.append("")
+        lines += ["## Terminology", ""] + [_term_note(t, refs, gl) for t in rec.terminology] + [""]
     if rec.gaps:
         lines += ["## Gaps: what no source establishes", ""] + [f"- {_line(g.question)} {_md(g.why_unknown)}".strip() for g in rec.gaps] + [""]
     lines += ["## Sources", ""]
@@ -137,12 +181,17 @@ def briefing_markdown(b: Briefing) -> str:
         )
         cited = "" if s.cited else " — **not cited in the text**"
         url = " " + _md(s.url) if s.url else ""
-        lines.append(f"- [{refs[s.id]}] {_md(s.outlet or s.id)}: {_md(s.title or s.id)} ({meta}; {s.claims} claims, {s.figures} figures){url}{cited}")
+        counts = f"{counted(s.claims, 'claim')}, {counted(s.figures, 'figure')}"
+        lines.append(f"- [{refs[s.id]}] {_md(s.outlet or s.id)}: {_md(s.title or s.id)} ({meta}; {counts}){url}{cited}")
     lines += ["", "## Checks", ""]
-    lines += [f"- {'✓' if c.passed else '✗'} **{_md(c.name)}**: {_md(c.detail)}" + "".join(f"\n  - {_failure(x)}" for x in c.failures) for c in b.checks]
+    lines += [
+        f"- {'✓' if c.passed else '✗'} **{_md(c.name)}**: {_md(shown_ids(c.detail, refs))}"
+        + "".join(f"\n  - {_failure(shown_ids(x, refs))}" for x in c.failures)
+        for c in b.checks
+    ]
     if b.removed:
         lines += ["", "## Removed sentences (failed the checks; not part of the briefing)", ""]
-        lines += [f"- ~~{_cell(r.text)}~~ — " + _md("; ".join(r.problems)) for r in b.removed]
+        lines += [f"- ~~{_cell(r.text)}~~{_cite_ids(r.claim_ids, refs)} — " + _md(shown_ids("; ".join(r.problems), refs)) for r in b.removed]
     p = b.provenance
     cost = cost_text(p.usage)
     lines += [
@@ -151,8 +200,8 @@ def briefing_markdown(b: Briefing) -> str:
         "",
         f"- model {_md(p.model)} via {_md(p.endpoint)} ({p.mode}); schema {p.schema_version}; summarize {p.tool_version}",
         "- prompts: " + ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts),
-        f"- usage over all calls and attempts: {p.usage.prompt_tokens} prompt + {p.usage.completion_tokens} completion tokens, "
-        f"{p.usage.attempts} answers, {p.usage.requests} requests; cost {cost}",
+        f"- usage over all calls and attempts: {p.usage.prompt_tokens} prompt + {counted(p.usage.completion_tokens, 'completion token')}, "
+        f"{counted(p.usage.attempts, 'answer')}, {counted(p.usage.requests, 'request')}; cost {cost}",
         "",
     ]
     return "\n".join(lines)
