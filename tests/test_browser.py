@@ -47,7 +47,7 @@ return {
 """
 
 
-def _browser_or_skip() -> None:
+def browser_or_skip() -> None:
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     try:
         import selenium  # noqa: F401
@@ -62,7 +62,7 @@ def _browser_or_skip() -> None:
 
 @pytest.fixture
 def driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    _browser_or_skip()
+    browser_or_skip()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from helpers import CASSETTES, EXAMPLES
 
+from summarize.api import brief_files
 from summarize.cli.main import cli
-from summarize.models.briefing import Briefing
+from summarize.config import load_settings
+from summarize.gate.gates import GATES
+from summarize.models.briefing import Briefing, TerminologyNote
 from summarize.models.report import CheckResult, Dropped, ExtractionOutput, FailedItem, SourceReport
-from summarize.render.html import _marked_text, briefing_html, reports_html
+from summarize.reconcile.common import DESIGNATION_RENDERING
+from summarize.render.briefing_md import briefing_markdown
+from summarize.render.html import _CHECK_WORDS, briefing_html, reports_html
+from summarize.render.marks import marked_text
 
 CSS = (Path(__file__).resolve().parent.parent / "summarize" / "data" / "report.css").read_text(encoding="utf-8")
 HOSTILE = "<script>alert(1)</script>"
@@ -134,18 +142,18 @@ def test_extraction_page_highlights_every_quote(extraction: ExtractionOutput) ->
 def test_crossing_and_nested_spans_are_cut_into_pieces_that_nest() -> None:
     text = "abcdefghijklmnop & <q>"
     spans = [(0, 6, "a"), (3, 9, "b"), (3, 9, "c"), (4, 5, "d"), (8, 14, "e"), (14, 14, "z"), (10, 22, "f")]
-    page = Page("<div>" + _marked_text(text, spans, {}) + "</div>")
+    page = Page("<div>" + marked_text(text, spans, {}) + "</div>")
     for start, end, hid in spans:
         assert page.marked.get(hid, "") == text[start:end], hid
         assert page.ids[hid]["tag"] == "mark"
-    assert "&lt;q&gt;" in _marked_text(text, spans, {})
+    assert "&lt;q&gt;" in marked_text(text, spans, {})
 
 
 def test_chart_is_an_image_described_in_words(briefing: Briefing) -> None:
     html = briefing_html(briefing)
     page = Page(html)
-    svgs = [a for t, a in page.tags if t == "svg"]
-    assert len(svgs) == len(briefing.reconciled.comparisons)
+    svgs = [a for t, a in page.tags if t == "svg" and a.get("role") == "img"]
+    assert len(svgs) == 2 and len(briefing.reconciled.comparisons) == 6, "a chart only for the two scopes with two values"
     first = svgs[0]
     assert first["role"] == "img"
     title_id, desc_id = first["aria-labelledby"].split()
@@ -155,8 +163,8 @@ def test_chart_is_an_image_described_in_words(briefing: Briefing) -> None:
     derived = next(i for i, c in enumerate(briefing.reconciled.comparisons, 1) if any(e.derived for e in c.entries))
     assert "SOHR: 99 (derived: sum of SOHR's figures for HTS (80) and SNA (19))" in page.text_by_id[f"chart-{derived}-desc"]
     chart = re.search(rf'aria-labelledby="chart-{derived}-title.*?</svg>', html, re.DOTALL)
-    assert chart and 'fill="#ffffff"' in chart.group(0) and ">99 derived</text>" in chart.group(0), "derived: hollow marker and a word, not a colour"
-    assert ">~400</text>" in chart.group(0)
+    assert chart and 'fill="#ffffff"' in chart.group(0) and ">99 derived</tspan>" in chart.group(0), "derived: hollow marker and a word, not a colour"
+    assert ">Russian reports: <tspan" in chart.group(0) and ">~400</tspan>" in chart.group(0)
 
 
 def test_chart_draws_ranges_open_bounds_and_missing_numbers(briefing: Briefing) -> None:
@@ -172,9 +180,11 @@ def test_chart_draws_ranges_open_bounds_and_missing_numbers(briefing: Briefing) 
     )
     page = Page(html)
     assert page.text_by_id["chart-1-desc"] == "UN: 12 to 20; Ministry: up to 5; Rescuers: dozens (no number given)."
-    chart = html[html.index("<svg") : html.index("</svg>")]
-    assert chart.count("<rect") == 1 and chart.count("<circle") == 1 and ">dozens (no number)</text>" in chart
-    assert ">12–20</text>" in chart and ">≤ 5</text>" in chart
+    chart = html[html.index("<svg role") : html.index("</svg>", html.index("<svg role"))]
+    assert chart.count("<rect") == 1 and chart.count("<circle") == 1 and ">dozens (no number)</tspan>" in chart
+    assert ">12–20</tspan>" in chart and ">≤ 5</tspan>" in chart
+    legend = html[html.index('<div class="legend"') : html.index("</div>", html.index('<div class="legend"'))]
+    assert "a range" in legend and "open-ended" in legend and "one number" in legend and "derived" not in legend, "the legend lists the markers drawn"
     ticks = re.findall(r'text-anchor="middle" font-size="14">(\d+)</text>', chart)
     assert ticks == ["0", "5", "10", "15", "20"]
 
@@ -210,9 +220,10 @@ def test_failed_checks_marked_and_removed_sentences_are_visible(briefing: Briefi
     html = briefing_html(broken)
     page = Page(html)
     panel = page.text_by_id["checks"]
-    assert "✗ FAILED numbers_traceable: 1 of 23 numbers untraceable" in " ".join(panel.split())
+    assert "✗ FAILED every number traces to a cited figure: 1 of 23 numbers untraceable" in " ".join(panel.split())
     assert "'1,000' is in no cited figure" in panel and panel.count("✓ passed") == len(checks) - 1
-    assert 'class="alert" role="status"' in html and "Checks failed: numbers_traceable" in html
+    assert 'class="alert" role="status"' in html and "Checks failed: every number traces to a cited figure." in html
+    assert "numbers_traceable" not in panel and "numbers_traceable" not in page.text_by_id["content"]
     assert "⚠ failed a check:" in page.text_by_id["lead"] and "f99 (not found)" in page.text_by_id["lead"]
     assert 'href="#ev-regional-wire-f99"' not in html
 
@@ -253,3 +264,97 @@ def test_print_rules_keep_everything_and_show_link_targets() -> None:
     assert "position: fixed" not in CSS
     hidden = re.findall(r"([^{}]+)\{[^}]*display:\s*none", print_css)
     assert [h.strip() for h in hidden] == ["nav, .skip"], "print hides only navigation aids"
+
+
+def test_single_value_scopes_get_a_table_but_no_chart_and_the_page_one_legend(briefing: Briefing) -> None:
+    html = briefing_html(briefing)
+    figures = html[html.index('<section id="figures"') : html.index('<section id="key-points"')]
+    scopes = re.split(r"<h3>", figures)[1:]
+    assert len(scopes) == len(briefing.reconciled.comparisons) == 6
+    drawn = [("<svg role" in scope, scope.count("<table>")) for scope in scopes]
+    assert drawn == [(True, 1), (False, 1), (False, 1), (False, 1), (True, 1), (False, 1)], "SOHR's lone HTS, SNA, army and SANA's lone civilian count"
+    assert html.count('class="legend"') == 1 and "<figcaption" not in html and figures.index('class="legend"') < figures.index("<svg role")
+    legend = figures[figures.index('class="legend"') : figures.index("</div>")]
+    assert "one number" in legend and "open-ended" in legend and "derived by summing parts" in legend and "a range" not in legend
+
+
+def test_tables_scroll_in_their_own_named_box(briefing: Briefing, extraction: ExtractionOutput) -> None:
+    for html in (briefing_html(briefing), reports_html(extraction)):
+        page = Page(html)
+        wraps = [a for t, a in page.tags if t == "div" and a.get("class") == "table-wrap"]
+        assert len(wraps) == html.count("<table>") > 0 and html.count('<div class="table-wrap"') == html.count("<table>")
+        assert all(w["role"] == "region" and w["tabindex"] == "0" for w in wraps), "a keyboard can scroll a table too wide for the screen"
+        names = [w["aria-label"] for w in wraps]
+        assert all(names) and len(set(names)) == len(names), "each scrolling region has a name of its own"
+    assert re.search(r"\.table-wrap \{[^}]*overflow-x: auto", CSS) and re.search(r"figure\.chart svg \{[^}]*max-width: 100%", CSS)
+
+
+def test_checks_are_named_in_words_on_both_pages(briefing: Briefing, extraction: ExtractionOutput) -> None:
+    assert set(GATES) <= _CHECK_WORDS.keys(), "every gate has words"
+    shown_as = re.compile(r'<strong title="([a-z_]+)">([^<]+)</strong>')
+    new = CheckResult(name="some_new_check", passed=True, detail="fine", failures=[])
+    pages = [(briefing_html(briefing.model_copy(update={"checks": [*briefing.checks, new]})), [*briefing.checks, new])]
+    pages.append((reports_html(extraction), [c for r in extraction.reports for c in r.checks]))
+    for html, checks in pages:
+        shown = shown_as.findall(html)
+        assert [name for name, _ in shown] == [c.name for c in checks]
+        assert all(" " in words and "_" not in words for _, words in shown), shown
+        assert not [c.name for c in checks if c.name in Page(html).text_by_id["content"]], "identifiers only in a tooltip, not in the text"
+    words = dict(shown_as.findall(pages[0][0]))
+    assert words["citations_exist"] == "every sentence cites a source" and words["some_new_check"] == "some new check"
+    assert dict(shown_as.findall(pages[1][0]))["quotes_grounded"] == "every quote is found in the article"
+
+
+def test_source_list_counts_in_the_singular_for_one(briefing: Briefing) -> None:
+    one = briefing.sources[0].model_copy(update={"claims": 1, "figures": 1})
+    text = Page(briefing_html(briefing.model_copy(update={"sources": [one, *briefing.sources[1:]]}))).text_by_id["sources"]
+    assert "; 1 claim, 1 figure)" in text and "1 figures" not in text and "1 claims" not in text
+    assert f"; {briefing.sources[1].claims} claims, {briefing.sources[1].figures} figures)" in text
+
+
+# --- every bundled briefing, worded as the Markdown words it ----------------------------------------------
+
+STORIES = ("aleppo", "floods", "multilingual", "web", "quake-flood", "clinic-blast", "ridge-offensive")
+PLURALS = ("sources", "claims", "figures", "claimants", "items", "answers", "requests", "tokens")
+
+
+@functools.cache
+def _story(story: str) -> Briefing:
+    b, out = brief_files([str(EXAMPLES / story)], load_settings({"replay": str(CASSETTES / f"{story}-brief.yaml")}, env={}))
+    assert b is not None and not out.failed
+    return b
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_bundled_briefing_counts_in_number_and_cites_one_way(story: str) -> None:
+    b = _story(story)
+    text = Page(briefing_html(b)).text_by_id["content"]
+    assert "(s)" not in text
+    assert not re.findall(rf"(?<![\d.,])1 (?:independent )?(?:{'|'.join(PLURALS)})\b", text)
+    raw = "|".join(re.escape(s.id) for s in b.sources)
+    assert not re.findall(rf"(?<![\w:-])(?:{raw}):[a-z]+\d+\b", text), "claim ids are shown as [S2: f1], never as source-id:f1"
+    assert not re.findall(r"\bS\d+ [a-z]+\d+\b", text), "ids are grouped as [S2: f1], not listed as 'S2 f1'"
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_bundled_briefing_glosses_the_terms_the_markdown_glosses(story: str) -> None:
+    b = _story(story)
+    html = briefing_html(b)
+    glosses = re.findall(r"\(English: ([^()]+)\)", briefing_markdown(b))
+    if story == "multilingual":
+        assert glosses, "the Arabic and French sources quote loaded terms the Markdown glosses"
+    for gloss in set(glosses):
+        assert f'<small class="gloss" lang="en">(English: {escape(gloss.replace(chr(92), ""))})</small>' in html
+
+
+def test_terminology_names_who_relayed_the_term_and_designations(briefing: Briefing) -> None:
+    refs = {s.id: f"S{i}" for i, s in enumerate(briefing.sources, 1)}
+    sid = briefing.sources[0].id
+    notes = [
+        TerminologyNote(term="martyrs", used_by="a speaker", source_ids=[sid], claim_ids=[f"{sid}:c1"], neutral_rendering="killed", reported_by=["Wire A"]),
+        TerminologyNote(term="terrorist group", used_by="Ministry X", source_ids=[sid], claim_ids=[], neutral_rendering=DESIGNATION_RENDERING),
+    ]
+    b = briefing.model_copy(update={"reconciled": briefing.reconciled.model_copy(update={"terminology": notes}), "glosses": {"martyrs": "people killed"}})
+    text = Page(briefing_html(b)).text_by_id["terminology"]
+    assert f"“martyrs” (English: people killed) is used by a speaker, according to Wire A [{refs[sid]}: c1]" in text
+    assert "“terrorist group” is a designation by Ministry X;" in text

@@ -10,19 +10,39 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import heapq
 import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 from html import escape
 from pathlib import Path
 
-from summarize.models.briefing import Briefing, FigureComparison, Sentence
+from summarize.models.briefing import Briefing, FigureComparison, Sentence, TerminologyNote
 from summarize.models.report import CheckResult, Evidence, ExtractionOutput, Provenance, Source, SourceReport
-from summarize.render.chart import chart_svg
+from summarize.reconcile.common import DESIGNATION_RENDERING, and_list, counted
+from summarize.render.briefing_md import glossed, shown_ids
+from summarize.render.chart import chart_svg, legend_html
+from summarize.render.marks import marked_text
 from summarize.render.reports import cost_text, entry_flags, figure_scope, figure_value, format_value
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
+# what each check verifies, in words a reader of the report knows; a check not listed shows its name with spaces
+_CHECK_WORDS = {
+    "citations_exist": "every sentence cites a source",
+    "numbers_traceable": "every number traces to a cited figure",
+    "quotes_in_sources": "every quotation is in a cited source",
+    "loaded_terms_attributed": "loaded terms appear only in attributed quotes",
+    "contested_figures_attributed": "contested figures say who gives them",
+    "sources_cited": "every source is cited",
+    "attribution_verbs_neutral": "every party gets the same neutral verbs",
+    "sentences_removed": "every sentence passed the checks",
+    "evidence_in_sources": "every quote matches its source text",
+    "reconciliation_reproduced": "the tables re-derive from the sources",
+    "quotes_grounded": "every quote is found in the article",
+    "figure_numbers_in_quotes": "every figure's number is in its quote",
+    "items_consistent": "events, places and actors match the article",
+    "reask_budget": "the model's answer passed within its re-asks",
+    "no_injected_text": "nothing quotes text addressed to the model",
+}
 
 
 def _e(text: object) -> str:
@@ -38,10 +58,17 @@ def _ul(items: Iterable[str], cls: str = "") -> str:
     return (f'<ul class="{cls}">' if cls else "<ul>") + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], caption: str = "") -> str:
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], caption: str, name: str) -> str:
     head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table>{f'<caption>{_e(caption)}</caption>' if caption else ''}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # too wide for a phone, the table scrolls in its own box (focusable, so a keyboard can scroll it) and the page does not
+    table = f"<table>{f'<caption>{_e(caption)}</caption>' if caption else ''}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="table-wrap" role="region" tabindex="0" aria-label="{_e(name)}">{table}</div>'
+
+
+def _check_words(name: str) -> str:
+    """What a check verifies, in words."""
+    return _CHECK_WORDS.get(name, name.replace("_", " "))
 
 
 def _section(sid: str, title: str, html: str) -> str:
@@ -116,51 +143,6 @@ def _event_key(event_id: str, i: int) -> str:
     return event_id if i == 0 else f"{event_id}.{i + 1}"
 
 
-def _nest(spans: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str, bool]]:
-    """Cut crossing spans into nesting pieces, one element each: (start, end, html id, first piece?) in document order."""
-    heap = [(s, -e, i, hid, True) for i, (s, e, hid) in enumerate(spans)]
-    heapq.heapify(heap)
-    seq = len(heap)
-    open_ends: list[int] = []
-    pieces: list[tuple[int, int, str, bool]] = []
-    while heap:
-        start, neg_end, _, hid, first = heapq.heappop(heap)
-        end = -neg_end
-        while open_ends and open_ends[-1] <= start:
-            open_ends.pop()
-        if open_ends and end > open_ends[-1]:
-            # the rest of this span starts where the enclosing piece ends and is placed again from there
-            heapq.heappush(heap, (open_ends[-1], -end, seq, hid, False))
-            seq += 1
-            end = open_ends[-1]
-        pieces.append((start, end, hid, first))
-        open_ends.append(end)
-    return pieces
-
-
-def _marked_text(text: str, spans: Sequence[tuple[int, int, str]], titles: dict[str, str]) -> str:
-    out: list[str] = []
-    pos = 0
-    stack: list[int] = []
-
-    def close_to(limit: int) -> None:
-        nonlocal pos
-        while stack and stack[-1] <= limit:
-            end = stack.pop()
-            out.append(_e(text[pos:end]) + "</mark>")
-            pos = end
-
-    for start, end, hid, first in _nest(spans):
-        close_to(start)
-        out.append(_e(text[pos:start]))
-        pos = start
-        anchor = f' id="{hid}" tabindex="-1"' if first else ""
-        out.append(f'<mark class="ev"{anchor} data-ev="{hid}" title="{_e(titles.get(hid, ""))}">')
-        stack.append(end)
-    close_to(len(text))
-    return "".join(out) + _e(text[pos:])
-
-
 def _pane(src: Source, a: _Anchors) -> str:
     mine = [(cid, ev) for cid, ev in a.evidence.items() if ev.source_id == src.id]
     spans = [(ev.start, ev.end, a.html_id[cid]) for cid, ev in mine]
@@ -172,7 +154,7 @@ def _pane(src: Source, a: _Anchors) -> str:
     heading = f"[{_e(a.ref(src.id))}] {_e(src.outlet or src.id)}: {_e(src.title or src.id)}"
     return (
         f'<section class="source" id="{hid}" aria-labelledby="{hid}-h"><h3 id="{hid}-h">{heading}</h3><p class="meta">{meta}{link}</p>'
-        f'<div class="text"{lang} dir="auto">{_marked_text(src.text, spans, titles)}</div></section>'
+        f'<div class="text"{lang} dir="auto">{marked_text(src.text, spans, titles)}</div></section>'
     )
 
 
@@ -190,25 +172,25 @@ def _document(title: str, main: str, sources: Iterable[Source], a: _Anchors, wha
     )
 
 
-def _checks(checks: Sequence[CheckResult]) -> str:
+def _checks(checks: Sequence[CheckResult], refs: dict[str, str] | None = None) -> str:
+    refs = refs or {}
     items = []
     for c in checks:
         badge = '<span class="badge">✓ passed</span>' if c.passed else '<span class="badge">✗ FAILED</span>'
-        failures = _ul(_e(f) for f in c.failures) if c.failures else ""
-        items.append(f'<li class="{"pass" if c.passed else "fail"}">{badge} <strong>{_e(c.name)}</strong>: {_e(c.detail)}{failures}</li>')
+        failures = _ul(_e(shown_ids(f, refs)) for f in c.failures) if c.failures else ""
+        name = f'<strong title="{_e(c.name)}">{_e(_check_words(c.name))}</strong>'
+        items.append(f'<li class="{"pass" if c.passed else "fail"}" data-check="{_e(c.name)}">{badge} {name}: {_e(shown_ids(c.detail, refs))}{failures}</li>')
     return '<ul class="checks">' + "".join(items) + "</ul>"
 
 
 def _provenance(p: Provenance) -> str:
     u = p.usage
     cost = cost_text(u)
-    usage = f"{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, {u.attempts} answers, {u.requests} requests; cost {cost}"
+    calls = f"{counted(u.completion_tokens, 'completion token')}, {counted(u.attempts, 'answer')}, {counted(u.requests, 'request')}"
+    usage = f"{u.prompt_tokens} prompt + {calls}; cost {cost}"
     prompts = ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts)
     run = f"model {p.model} via {p.endpoint} ({p.mode}); schema {p.schema_version}; summarize {p.tool_version}; created {p.created_at}"
     return _ul(_e(x) for x in (run, f"prompts: {prompts}", f"usage over all calls and attempts: {usage}"))
-
-
-# --- figure chart ---------------------------------------------------------------------------------
 
 
 # --- briefing -------------------------------------------------------------------------------------
@@ -224,15 +206,34 @@ def _cited_ids(b: Briefing) -> set[str]:
     return ids | {fid for s in rec.sum_checks for fid in [s.total_figure_id, *s.part_figure_ids]}
 
 
-def _links(ids: Iterable[str], a: _Anchors) -> str:
-    return ", ".join(a.link(f, with_ref=True) for f in ids)
+def _glossed(text: str, glosses: dict[str, str]) -> str:
+    """``text`` escaped, with the Markdown's gloss after each quoted non-English loaded term, set in a small span."""
+    if not glosses:
+        return _e(text)
+    # glossed() places the glosses; stand-ins mark them so that only those become spans, whatever the text holds
+    terms = list(glosses)
+    shown = _e(glossed(text, {t: f"\x00{i}\x00" for i, t in enumerate(terms)}))
+
+    def span(m: re.Match[str]) -> str:
+        words = "; ".join(dict.fromkeys(glosses[terms[int(i)]] for i in re.findall(r"\x00(\d+)\x00", m.group(1))))
+        return f' <small class="gloss" lang="en">(English: {_e(words)})</small>'
+
+    return re.sub(r" \(English: ((?:\x00\d+\x00(?:; )?)+)\)", span, shown)
 
 
-def _sentence(s: Sentence, a: _Anchors) -> str:
+def _sentence(s: Sentence, a: _Anchors, glosses: dict[str, str] | None = None) -> str:
+    text = _glossed(s.text, glosses or {})
     if s.status != "marked":
-        return _e(s.text) + a.cites(s.claim_ids)
+        return text + a.cites(s.claim_ids)
     problems = f' <span class="problems">({_e("; ".join(s.problems))})</span>' if s.problems else ""
-    return f'<span class="flag">⚠ failed a check:</span> {_e(s.text)}{a.cites(s.claim_ids)}{problems}'
+    return f'<span class="flag">⚠ failed a check:</span> {text}{a.cites(s.claim_ids)}{problems}'
+
+
+def _term(t: TerminologyNote, a: _Anchors, glosses: dict[str, str]) -> str:
+    gloss = f' <small class="gloss" lang="en">(English: {_e(glosses[t.term])})</small>' if t.term in glosses else ""
+    via = f", according to {_e(and_list(t.reported_by))}" if t.reported_by else ""
+    kind = "is a designation by" if t.neutral_rendering == DESIGNATION_RENDERING else "is used by"
+    return f"“{_e(t.term)}”{gloss} {kind} {_e(t.used_by)}{via}{a.cites(t.claim_ids)}; neutral rendering: {_e(t.neutral_rendering)}"
 
 
 def _comparison(c: FigureComparison, n: int, a: _Anchors) -> str:
@@ -248,9 +249,9 @@ def _comparison(c: FigureComparison, n: int, a: _Anchors) -> str:
         value = format_value(e.value, e.low, e.high, e.qualifier, e.vague_word).replace(" ", "\u00a0")
         value += "".join(f" ({flag})" for flag in entry_flags(e))
         carried = ", ".join(f"{a.outlets.get(s, s)} [{a.ref(s)}]" for s in e.source_ids)
-        rows.append([_e(e.claimant), _e(value), _e(e.time_window or "not stated"), _e(carried), _links(e.derived_from or e.figure_ids, a)])
-    html = [f"<h3>{_e(c.label)}</h3>", f'<p class="note">{c.claimants} independent claimant(s); {status}.</p>', chart_svg(c, n)]
-    html.append(_table(["claimant", "value", "time window", "carried by", "figures"], rows, "Details per claimant"))
+        rows.append([_e(e.claimant), _e(value), _e(e.time_window or "not stated"), _e(carried), a.cites(e.derived_from or e.figure_ids).strip()])
+    html = [f"<h3>{_e(c.label)}</h3>", f'<p class="note">{counted(c.claimants, "independent claimant")}; {status}.</p>', chart_svg(c, n)]
+    html.append(_table(["claimant", "value", "time window", "carried by", "figures"], rows, "Details per claimant", f"Details per claimant: {c.label}"))
     if c.derived and sum(1 for e in c.entries if not e.derived and e.current) >= 2:
         d = c.derived
         derived = f"Derived, not a verdict: ACLED-style conservative {d.acled_conservative}; UCDP-style low {d.ucdp_low}, high {d.ucdp_high}. {d.rule_text}"
@@ -262,6 +263,7 @@ def _comparison(c: FigureComparison, n: int, a: _Anchors) -> str:
 
 def _briefing_sections(b: Briefing, a: _Anchors) -> list[tuple[str, str, str]]:
     rec = b.reconciled
+    gl = b.glosses
     out: list[tuple[str, str, str]] = []
 
     def add(sid: str, title: str, items: list[str]) -> None:
@@ -269,9 +271,9 @@ def _briefing_sections(b: Briefing, a: _Anchors) -> list[tuple[str, str, str]]:
             out.append((sid, title, _ul(items)))
 
     if rec.comparisons:
-        intro = '<p class="note">Figures are compared only within one scope (what is counted, whose dead, which side).</p>'
+        intro = '<p class="note">Figures are compared only within one scope (what is counted, whose dead, which side).</p>' + legend_html(rec.comparisons)
         out.append(("figures", "Figures by scope", intro + "\n".join(_comparison(c, n, a) for n, c in enumerate(rec.comparisons, 1))))
-    add("key-points", "Key points", [_sentence(s, a) for s in b.key_points])
+    add("key-points", "Key points", [_sentence(s, a, gl) for s in b.key_points])
     if rec.disagreements:
         parts = []
         for d in rec.disagreements:
@@ -282,23 +284,25 @@ def _briefing_sections(b: Briefing, a: _Anchors) -> list[tuple[str, str, str]]:
     add(
         "not-comparable",
         "Not comparable",
-        [f"{_e(', '.join(n.claimants))}: {_e(n.reason)} ({_links(n.figure_ids, a)})" for n in rec.not_comparable],
+        [f"{_e(', '.join(n.claimants))}: {_e(n.reason)}{a.cites(n.figure_ids)}" for n in rec.not_comparable],
     )
     add(
         "consistency",
         "Internal consistency",
         [f"{'✓ consistent' if s.consistent else '✗ INCONSISTENT'}: {_e(s.claimant)}: {_e(s.note)}" for s in rec.sum_checks],
     )
-    claimants = [f" — {p.n_independent_claimants} independent claimant(s) ({_e(', '.join(p.claimants))})" for p in rec.consensus]
+    claimants = [
+        f" — {counted(p.n_independent_claimants, 'independent claimant')} ({_e(', '.join(p.claimants))}), carried by {counted(len(p.source_ids), 'source')}"
+        for p in rec.consensus
+    ]
     add("consensus", "Consensus", [f"{_e(p.text)}{who}{a.cites(p.claim_ids)}" for p, who in zip(rec.consensus, claimants, strict=True)])
-    add("timeline", "Timeline", [f"<strong>{_e(s.when)}</strong>: {_sentence(s, a)}" for s in b.timeline])
-    add("context", "Context", [_sentence(s, a) for s in b.context])
-    terms = [f"“{_e(t.term)}” is used by {_e(t.used_by)}{a.cites(t.claim_ids)}; neutral rendering: {_e(t.neutral_rendering)}" for t in rec.terminology]
-    add("terminology", "Terminology", terms)
+    add("timeline", "Timeline", [f"<strong>{_e(s.when)}</strong>: {_sentence(s, a, gl)}" for s in b.timeline])
+    add("context", "Context", [_sentence(s, a, gl) for s in b.context])
+    add("terminology", "Terminology", [_term(t, a, gl) for t in rec.terminology])
     add("gaps", "Gaps: what no source establishes", [_e(f"{g.question} {g.why_unknown}".strip()) for g in rec.gaps])
-    out.append(("checks", "Checks", _checks(b.checks)))
+    out.append(("checks", "Checks", _checks(b.checks, a.refs)))
     if b.removed:
-        items = (f"<s>{_e(r.text)}</s>{a.cites(r.claim_ids)} — {_e('; '.join(r.problems))}" for r in b.removed)
+        items = (f"<s>{_e(r.text)}</s>{a.cites(r.claim_ids)} — {_e(shown_ids('; '.join(r.problems), a.refs))}" for r in b.removed)
         out.append(("removed", "Removed sentences (failed the checks; not part of the briefing)", _ul(items, "removed")))
     sources = []
     for src in b.sources:
@@ -306,9 +310,8 @@ def _briefing_sections(b: Briefing, a: _Anchors) -> list[tuple[str, str, str]]:
         meta = _meta(src.outlet_type, src.affiliation, str(src.published) if src.published else "no publication date").replace(" · ", ", ")
         title = f'<a href="{_e(url)}">{_e(src.title or src.id)}</a>' if url else _e(src.title or src.id)
         cited = "" if src.cited else ' — <strong class="flag">not cited in the text</strong>'
-        sources.append(
-            f"[{_e(a.ref(src.id))}] <strong>{_e(src.outlet or src.id)}</strong>: {title} ({_e(meta)}; {src.claims} claims, {src.figures} figures){cited}"
-        )
+        counts = f"{counted(src.claims, 'claim')}, {counted(src.figures, 'figure')}"
+        sources.append(f"[{_e(a.ref(src.id))}] <strong>{_e(src.outlet or src.id)}</strong>: {title} ({_e(meta)}; {counts}){cited}")
     add("sources", "Sources", sources)
     out.append(("provenance", "Provenance", _provenance(b.provenance)))
     return out
@@ -320,20 +323,20 @@ def briefing_html(b: Briefing, *, lang: str = "en") -> str:
     a = _Anchors(b.reports, refs, wanted=_cited_ids(b))
     dates = sorted(s.published.isoformat() for s in b.sources if s.published)
     span = f", published {dates[0]} to {dates[-1]}" if dates else ""
-    head = [f"<header><h1>{_sentence(b.headline, a) if b.headline else '(headline withheld: it failed the checks)'}</h1>"]
+    head = [f"<header><h1>{_sentence(b.headline, a, b.glosses) if b.headline else '(headline withheld: it failed the checks)'}</h1>"]
     head.append(
-        f'<p class="meta">Briefing from {len(b.sources)} sources{span}. Every sentence cites the claims it rests on; '
+        f'<p class="meta">Briefing from {counted(len(b.sources), "source")}{span}. Every sentence cites the claims it rests on; '
         "[S2: f1] is figure f1 of source S2 and links to its passage in the source text.</p></header>"
     )
     if not b.verified:
-        failed = _e(", ".join(c.name for c in b.checks if not c.passed))
+        failed = _e("; ".join(_check_words(c.name) for c in b.checks if not c.passed))
         head.append(
             f'<p class="alert" role="status"><strong>✗ Checks failed: {failed}.</strong> Failing sentences were removed; see <a href="#checks">Checks</a>.</p>'
         )
     sections = _briefing_sections(b, a)
     nav = "".join(f'<li><a href="#{sid}">{_e(re.split(r"[(:]", title)[0].strip())}</a></li>' for sid, title, _ in sections)
     head.append(f'<nav aria-label="Sections"><ul><li><a href="#sources-pane">Source texts</a></li>{nav}</ul></nav>')
-    head.append('<section class="lead" id="lead" aria-label="Lead">' + "".join(f"<p>{_sentence(s, a)}</p>" for s in b.lead) + "</section>")
+    head.append('<section class="lead" id="lead" aria-label="Lead">' + "".join(f"<p>{_sentence(s, a, b.glosses)}</p>" for s in b.lead) + "</section>")
     main = "\n".join(head + [_section(*s) for s in sections])
     by_id = {r.source.id: r.source for r in b.reports}
     panes = [by_id[s.id] for s in b.sources if s.id in by_id] + [r.source for r in b.reports if r.source.id not in refs]
@@ -353,7 +356,7 @@ def _report(r: SourceReport, hid: str, a: _Anchors) -> str:
     ]
     if r.figures:
         rows = ([a.link(f.id), _e(figure_value(f).replace(" ", "\u00a0")), _e(figure_scope(f)), _e(f.attributed_to), _e(f.reported_by)] for f in r.figures)
-        html.append("<h3>Figures</h3>" + _table(["id", "value", "scope", "said by", "reported by"], rows))
+        html.append("<h3>Figures</h3>" + _table(["id", "value", "scope", "said by", "reported by"], rows, "", f"Figures of {s.outlet or s.id}"))
     if r.events:
         items = []
         for e in r.events:
@@ -380,11 +383,12 @@ def reports_html(out: ExtractionOutput, *, lang: str = "en") -> str:
     """Each source report beside its source text, with every grounded quote highlighted."""
     refs = {r.source.id: f"S{i}" for i, r in enumerate(out.reports, 1)}
     a = _Anchors(out.reports, refs)
-    head = [f'<header><h1>Source reports</h1><p class="meta">{len(out.reports)} source(s). Each id links to its quote in the source text.</p></header>']
+    n = counted(len(out.reports), "source")
+    head = [f'<header><h1>Source reports</h1><p class="meta">{n}. Each id links to its quote in the source text.</p></header>']
     partial = [r.source.id for r in out.reports if not r.verified]
     if partial or out.failed:
         which = _e(", ".join(partial) or "none of the reports")
-        head.append(f'<p class="alert" role="status"><strong>✗ Verification was partial</strong> for {which}; {len(out.failed)} item(s) failed.</p>')
+        head.append(f'<p class="alert" role="status"><strong>✗ Verification was partial</strong> for {which}; {counted(len(out.failed), "item")} failed.</p>')
     hids = [a.unique("report-" + r.source.id) for r in out.reports]
     nav = "".join(f'<li><a href="#{h}">[{_e(refs[r.source.id])}] {_e(r.source.outlet or r.source.id)}</a></li>' for r, h in zip(out.reports, hids, strict=True))
     head.append(f'<nav aria-label="Reports"><ul><li><a href="#sources-pane">Source texts</a></li>{nav}</ul></nav>')
