@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -19,7 +20,9 @@ from pathlib import Path
 from summarize.batch.grouping import group_by_directory, group_by_field
 from summarize.errors import InputError
 from summarize.models.report import FailedItem, Source
-from summarize.sources.files import read_sources
+from summarize.sources.files import Skipped, read_sources
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,10 +132,14 @@ def _inside(path: str | None, directory: Path | None) -> bool:
 
 
 def collect(
-    inputs: Sequence[str], *, group: str = "dirs", max_bytes: int, exclude: Path | None = None
+    inputs: Sequence[str], *, group: str = "dirs", max_bytes: int, exclude: Path | None = None, skipped: list[Skipped] | None = None
 ) -> tuple[list[BatchItem], list[FailedItem]]:
     """Every article with its story, plus what could not be read. Nothing under ``exclude`` (the
-    batch's own output directory, when it sits inside an input directory) is taken as an article."""
+    batch's own output directory, when it sits inside an input directory) is taken as an article.
+
+    Files found in an input directory that are not articles (a README, notes: ``sources.screen``) are
+    left out, each with a warning naming it and why, and added to ``skipped`` when it is given (for the
+    summary). A glob ('dir/*.md'), a named file or a manifest's record is always read."""
     own = Path(os.path.realpath(exclude)) if exclude is not None else None
     paths, failed = _expand(inputs)
     paths = [p for p in paths if not _inside(p, own)]
@@ -145,7 +152,12 @@ def collect(
             failed += problems
         else:
             plain.append(p)
-    sources, problems = read_sources(plain, max_bytes=max_bytes) if plain else ([], [])
+    noted: list[Skipped] = []
+    sources, problems = read_sources(plain, max_bytes=max_bytes, skipped=noted) if plain else ([], [])
+    for note in [n for n in noted if not _inside(n.item, own)]:
+        logger.warning("%s", note.message)
+        if skipped is not None:
+            skipped.append(note)
     sources = [s for s in sources if not _inside(s.path, own)]
     failed += [p for p in problems if not _inside(p.item, own)]
     everything = [s for s, _ in manifest_items] + sources
@@ -174,5 +186,7 @@ def collect(
     story_of = {sid: label for label, ids in groups.items() for sid in ids}
     items = [BatchItem(s, story_of.get(s.id, "ungrouped")) for s in unique]
     if not items and not failed:
-        raise InputError("no articles found in the inputs")
+        left_out = [n for n in noted if not _inside(n.item, own)]
+        why = f" ({len(left_out)} file(s) skipped as not articles; name them to read them)" if left_out else ""
+        raise InputError("no articles found in the inputs" + why)
     return sorted(items, key=lambda i: (i.story, i.source.id)), failed

@@ -8,7 +8,11 @@ Cassette rules:
 * headers are kept by allow-list in both directions: credentials, cookies, organisation and
   project headers never reach the file; the configured key is also scrubbed from bodies;
 * JSON bodies are stored parsed and indented, so a cassette reads like the exchange it holds;
-* an interaction is played at most once, and replay reports interactions left unplayed;
+* an interaction is played at most once, and replay reports recorded calls left unplayed when the
+  run really differs from the recording, naming them (``unplayed``): articles recorded but not read,
+  or asked for with another request; calls of a stage the command does not run (the extraction
+  calls of a brief cassette replayed by ``brief --reports``, its briefing call by ``extract``) and
+  re-asks the answers no longer need are not differences;
 * a cassette with YAML anchors or aliases is refused unread: a few hundred bytes of nested aliases
   (a "billion laughs" document) would otherwise expand into gigabytes of request bodies.
 """
@@ -16,6 +20,8 @@ Cassette rules:
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +37,8 @@ if TYPE_CHECKING:  # vcrpy is imported when a cassette is used: it costs ~0.2 s 
     from vcr.request import Request
 
 from summarize.errors import CassetteError
+
+logger = logging.getLogger(__name__)
 
 KEEP_REQUEST_HEADERS = {"content-type", "accept"}
 KEEP_RESPONSE_HEADERS = {"content-type", "retry-after", "retry-after-ms"}
@@ -220,6 +228,8 @@ def cassette(*, record: Path | None = None, replay: Path | None = None, secrets:
         raise CassetteError(f"{path}: {exc}") from None
     except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:  # Malformed and UnicodeDecodeError are ValueErrors
         raise CassetteError(f"{path}: not a readable cassette ({_one_line(exc)})") from None
+    if replay is not None and cas is not None:
+        _watch_requests(cas)
     try:
         yield cas
     except BaseException:
@@ -264,9 +274,92 @@ def recorded_call_settings(path: Path) -> dict[str, object]:
     return {}
 
 
-def unplayed(cas: Cassette | None) -> int:
-    """How many recorded model calls a replay did not use (token counts a llama.cpp recording holds are not calls:
-    a replay estimates them instead)."""
+_SOURCE = re.compile(r"----- BEGIN SOURCE (\S+) \S+ -----")
+_ASKED = "summarize_asked"  # the attribute of a replayed Cassette that lists the labels of what the run asked for
+
+
+def _label(body: Any) -> tuple[str, str] | None:
+    """(stage, what) of a recorded or sent model call: ("extraction", source id), ("briefing", ""); None for a token count."""
+    data = _json_or_raw(body)
+    if not isinstance(data, dict) or "messages" not in data:
+        return None
+    named = [str(t.get("function", {}).get("name")) for t in data.get("tools") or [] if isinstance(t, dict)]
+    fmt = data.get("response_format") or {}
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        named.append(str(fmt.get("json_schema", {}).get("name")))
+    if "BriefDraft" in named:
+        return ("briefing", "")
+    found = _SOURCE.search(json.dumps(data.get("messages"), ensure_ascii=False))
+    return ("extraction", found[1]) if found else ("call", "")
+
+
+def _watch_requests(cas: Cassette) -> None:
+    """Note every model call the run sends, matched or not, so ``unplayed`` can tell what differs."""
+    asked: list[tuple[tuple[str, str], bool]] = []
+    can_play = cas.can_play_response_for
+
+    def noting(request: Request) -> bool:
+        playable = bool(can_play(request))
+        if (label := _label(request.body)) is not None:
+            asked.append((label, playable))
+        return playable
+
+    cas.can_play_response_for = noting
+    setattr(cas, _ASKED, asked)
+
+
+def _names(labels: list[tuple[str, str]]) -> str:
+    ids = sorted({what for _, what in labels if what})
+    stages = sorted({stage for stage, what in labels if not what})
+    return ", ".join([*ids, *(f"the {stage}" for stage in stages)])
+
+
+def unplayed_differences(cas: Cassette | None) -> tuple[int, list[str]]:
+    """Recorded model calls a replay did not use because the run differs from the recording, and what differs, plainly.
+
+    Not differences: token counts (a replay estimates them), calls of a stage the run never made, and re-asks or
+    repeats of a call the run did make and was answered (the answers now pass the checks that asked again)."""
     if cas is None or cas.write_protected is False:
-        return 0
-    return sum(1 for n, (request, _) in enumerate(cas.data) if cas.play_counts[n] == 0 and "/tokenize" not in request.uri)
+        return 0, []
+    asked: list[tuple[tuple[str, str], bool]] = getattr(cas, _ASKED, [])
+    stages = {label[0] for label, _ in asked}
+    answered = {label for label, ok in asked if ok}
+    refused = {label for label, ok in asked if not ok}
+    not_read: list[tuple[str, str]] = []
+    changed: list[tuple[str, str]] = []
+    unneeded: list[tuple[str, str]] = []
+    for n, (request, _) in enumerate(cas.data):
+        label = _label(request.body)
+        if cas.play_counts[n] or label is None or "/tokenize" in request.uri:
+            continue
+        if label[0] not in stages:
+            continue  # a stage this command does not run
+        if label in refused:
+            changed.append(label)
+        elif label in answered:
+            unneeded.append(label)
+        else:
+            not_read.append(label)
+    said = []
+    if not_read:
+        said.append(f"recorded but not asked for in this run: {_names(not_read)} (an input is missing or was renamed)")
+    if changed:
+        said.append(f"asked for differently than recorded: {_names(changed)} (its text, the prompt or a setting changed)")
+    if unneeded:
+        logger.info("%d recorded re-ask(s) for %s not needed: the answers now pass", len(unneeded), _names(unneeded))
+    return len(not_read) + len(changed), said
+
+
+def unplayed(cas: Cassette | None) -> int:
+    """How many recorded model calls a replay did not use because the run differs from the recording
+    (``unplayed_differences``); what differs is logged, one line."""
+    left, said = unplayed_differences(cas)
+    if left:
+        logger.warning("%s: %s", getattr(cas, "_path", "the cassette"), "; ".join(said))
+    return left
+
+
+def unplayed_notice(cas: Cassette | None, path: Path | str | None) -> str | None:
+    """The one line to warn with when a replay left recorded calls unused because the run differs; None when it does not."""
+    left, said = unplayed_differences(cas)
+    return f"{left} recorded interaction(s) in {path} were not used: {'; '.join(said)}" if left else None

@@ -11,6 +11,7 @@ exception: their text is the article trafilatura finds in the page (see ``html_i
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from summarize.errors import InputError
 from summarize.models.report import FailedItem, Source
 from summarize.sources.article import ALIASES, HEADER_KEYS, HTML_SUFFIXES, SUPPORTED, TEXT_KEYS, build_source, is_url, parse_article, same_value, source_id_for
 from summarize.sources.decode import decode_bytes, input_error, normalise_text
+from summarize.sources.screen import not_an_article
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,21 @@ _HTML_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A file found in a directory and left out because it does not look like an article (a README, notes)."""
+
+    item: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.item}: skipped, not an article: {self.reason}; name the file (or a glob matching it) to read it anyway"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"item": self.item, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class _Entry:
     source: Source
     item: str  # how messages name it: the file path, or path:LINE for one record
@@ -44,45 +61,57 @@ class _Entry:
 
 
 def read_sources(
-    paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES, stdin: BinaryIO | None = None, allow_network: bool = False
+    paths: Sequence[str],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    stdin: BinaryIO | None = None,
+    allow_network: bool = False,
+    skipped: list[Skipped] | None = None,
 ) -> tuple[list[Source], list[FailedItem]]:
-    """Read every path ('-' is standard input; URLs only with ``allow_network``); return sources sorted by id and what failed."""
-    sources, errors = _collect(paths, max_bytes, stdin, allow_network)
+    """Read every path ('-' is standard input; URLs only with ``allow_network``; a glob such as 'dir/*.md' when no file
+    has that name); return sources sorted by id and what failed. Files in a directory that are not articles (see
+    ``screen``) are left out: each is added to ``skipped`` when it is given (the caller says so), else logged as a
+    warning; named files never are."""
+    noted: list[Skipped] = []
+    sources, errors = _collect(paths, max_bytes, stdin, allow_network, noted)
+    if skipped is None:
+        for note in noted:
+            logger.warning("%s", note.message)
+    else:
+        skipped += noted
     return sources, [FailedItem(item=err.item or "", stage="read", error=err.kind, message=str(err)) for err in errors]
 
 
 def read_path(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Source]:
     """Read one file or directory, raising the first ``InputError`` instead of collecting it."""
-    sources, errors = _collect([str(path)], max_bytes, None, False)
+    sources, errors = _collect([str(path)], max_bytes, None, False, [])
     if errors:
         raise errors[0]
     return sources
 
 
-
-
-
-
-
-
-
-
 # --- collecting ------------------------------------------------------------------------
 
 
-def _collect(paths: Sequence[str], max_bytes: int, stdin: BinaryIO | None, allow_network: bool) -> tuple[list[Source], list[InputError]]:
+def _collect(
+    paths: Sequence[str], max_bytes: int, stdin: BinaryIO | None, allow_network: bool, skipped: list[Skipped]
+) -> tuple[list[Source], list[InputError]]:
     entries: list[_Entry] = []
     errors: list[InputError] = []
     seen: set[Path] = set()
+    expanded: list[tuple[str, list[Path]]] = []
     for given in paths:
         try:
             if given == "-" or is_url(given):
                 entries.append(_Entry(_read_stream(given, max_bytes, stdin, allow_network), given, (given, 0)))
                 continue
-            files = _expand(given)
+            expanded.append((given, _expand(given)))
         except InputError as err:
             errors.append(err)
-            continue
+    # A file named (or matched by a glob) is read even when a directory given too holds it.
+    named = {os.path.realpath(f) for given, files in expanded if not Path(given).is_dir() for f in files}
+    for given, files in expanded:
+        walked = Path(given).is_dir()
         for file in files:
             # A file named directly and also found in a named directory is read once.
             if file in seen:
@@ -92,6 +121,9 @@ def _collect(paths: Sequence[str], max_bytes: int, stdin: BinaryIO | None, allow
                 found, bad = _read_file(file, max_bytes)
             except InputError as err:
                 errors.append(err)
+                continue
+            if walked and len(found) == 1 and os.path.realpath(file) not in named and (reason := not_an_article(file, found[0].source)):
+                skipped.append(Skipped(str(file), reason))
                 continue
             entries.extend(found)
             errors.extend(bad)
@@ -106,6 +138,11 @@ def _expand(given: str) -> list[Path]:
         if not files:
             raise input_error("empty", given, f"directory has no {'/'.join(SUPPORTED)} files")
         return files
+    if not path.exists() and not path.is_symlink() and any(ch in given for ch in "*?["):
+        matches = [Path(m) for m in sorted(glob.glob(given, recursive=True)) if Path(m).is_file() and Path(m).suffix.lower() in SUPPORTED]
+        if not matches:
+            raise input_error("not_found", given, f"the pattern matches no {'/'.join(SUPPORTED)} file")
+        return matches
     if not path.exists():
         if path.is_symlink():  # exists() follows the link: a loop or a dangling link is there, but unreadable
             raise input_error("unreadable", given, "is a symbolic link that loops or points to nothing")
@@ -193,23 +230,7 @@ def _unique_ids(sources: list[Source]) -> list[Source]:
 # --- decoding --------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 # --- parsing ---------------------------------------------------------------------------
-
-
-
-
 
 
 def _parse_records(text: str, path: Path) -> tuple[list[_Entry], list[InputError]]:
@@ -280,17 +301,3 @@ def _record_source(value: object, *, label: str, default_id: str, path: str) -> 
         elif not same_value(field, fields[field], given):
             warnings.append(f"field {key!r} repeats {field!r}: kept {fields[field]!r}, and ignored {given.strip()!r}")
     return build_source(text, fields, default_id=default_id, path=path, item=label, warnings=warnings)
-
-
-
-
-
-
-
-
-
-
-
-
-
-
