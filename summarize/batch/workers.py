@@ -121,12 +121,12 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
     stop = _LocalStop()
     calls = threading.local()
     limiter = StoppableLimiter(
-        stop,
+        stop,  # type: ignore[arg-type]  # a _LocalStop has the one attribute StoppableLimiter reads
         spec.rpm,
         spec.tpm,
         max_pause=spec.settings.max_retry_wait,
         concurrency=spec.slots,
-        learned_share=spec.share,  # type: ignore[arg-type]
+        learned_share=spec.share,
     )
     llm = LLM(spec.settings, limiter=limiter, observer=limiter.observer(lambda record: calls.records.append(record)))
     prompt = load_prompt("extract", spec.settings.prompts_dir)
