@@ -13,25 +13,34 @@ from summarize.brief.writer import BriefOptions
 from summarize.cli.progress import progress_lines
 from summarize.config import settings_for
 from summarize.errors import EndpointError, InputError, UsageError
-from summarize.evaluate.gold import EvalRun, GoldStory, compare_markdown, eval_markdown, load_eval, load_gold, overall
+from summarize.evaluate.gold import EvalRun, GoldStory, compare_markdown, eval_markdown, load_eval, load_gold, overall, unpaired_stories
 from summarize.evaluate.scores import Run, evaluate_story
 from summarize.fileio import atomic_write
 
 
-def _saved(golds: Sequence[GoldStory], args: argparse.Namespace) -> list[Run]:
-    """Each story's saved run: the briefing sharing most of its sources, or the reports of its sources."""
+def _saved(golds: Sequence[GoldStory], args: argparse.Namespace) -> list[Run | None]:
+    """Each story's saved run: the briefing sharing most of its sources, or the reports of its sources.
+
+    A story no saved file covers is None (the caller names it and scores the rest); when none is
+    covered, that is an input error.
+    """
     files: list[str] = args.briefing or args.reports
     if args.briefing:
         candidates: list[Run] = [(b.reports, b) for b in (api.load_briefing(Path(f)) for f in files)]
     else:
         candidates = [([r for f in files for r in api.load_reports(Path(f))], None)]
-    runs: list[Run] = []
+    runs: list[Run | None] = []
     for gold in golds:
         reports, briefing = max(candidates, key=lambda run: sum(r.source.id in gold.source_ids for r in run[0]))
         mine = reports if briefing else [r for r in reports if r.source.id in gold.source_ids]
-        if not any(r.source.id in gold.source_ids for r in mine):
-            raise InputError(f"nothing here covers story {gold.story!r} (sources {', '.join(gold.source_ids)})", item=", ".join(files))
-        runs.append((mine, briefing))
+        runs.append((mine, briefing) if any(r.source.id in gold.source_ids for r in mine) else None)
+    if all(run is None for run in runs):
+        held = sorted({r.source.id for run in candidates for r in run[0]})
+        wanted = "; ".join(f"{g.story!r} (sources {', '.join(g.source_ids)})" for g in golds)
+        raise InputError(
+            f"nothing here covers {'story' if len(golds) == 1 else 'any of the stories'} {wanted}; it holds sources {', '.join(held) or 'none'}",
+            item=", ".join(files),
+        )
     return runs
 
 
@@ -73,16 +82,22 @@ def evaluate(args: argparse.Namespace) -> EvalRun:
     golds = [load_gold(p) for p in paths]
     options = BriefOptions(terms=tuple(Path(t) for t in args.terms), aliases=Path(args.aliases) if args.aliases else None)
     aliases = load_aliases(options.aliases)
-    runs = _saved(golds, args) if args.reports or args.briefing else _live(golds, paths, args, options)
-    stories = [evaluate_story(gold, reports, aliases, options, briefing) for gold, (reports, briefing) in zip(golds, runs, strict=True)]
-    return EvalRun(stories=stories, overall=overall(stories))
+    runs: Sequence[Run | None] = _saved(golds, args) if args.reports or args.briefing else _live(golds, paths, args, options)
+    stories = [evaluate_story(gold, run[0], aliases, options, run[1]) for gold, run in zip(golds, runs, strict=True) if run is not None]
+    skipped = [gold for gold, run in zip(golds, runs, strict=True) if run is None]
+    if skipped:
+        names = ", ".join(g.story for g in skipped)
+        sys.stderr.write(f"summarize: warning: not scored, as no saved run holds their sources: {names}; scored {', '.join(s.story for s in stories)}\n")
+    return EvalRun(stories=stories, overall=overall(stories), not_covered=[g.story for g in skipped])
 
 
-EPILOG = """examples:
-  summarize eval examples/gold/*.json --cassettes cassettes/        # brief each story offline, then score it
-  summarize eval examples/gold/aleppo.json --briefing b.json --out a/  # a saved briefing; writes a/eval.json, a/eval.md
-  summarize eval examples/gold/*.json --reports reports.json         # extraction only: figures, disagreements, coverage
-  summarize eval --compare a/eval.json b/eval.json                   # per metric: A, B, B - A
+EPILOG = """examples (run in order from the repository root, they work offline as written):
+  summarize eval examples/gold/*.json --cassettes cassettes/ --out a/   # brief each story offline, then score it
+  summarize brief examples/aleppo --replay cassettes/aleppo-brief.yaml -o b.json
+  summarize eval examples/gold/aleppo.json --briefing b.json --out b/   # a saved briefing; writes b/eval.json, b/eval.md
+  summarize extract examples/floods --replay cassettes/floods-extract.yaml -o reports.json
+  summarize eval examples/gold/*.json --reports reports.json            # extraction only; stories it lacks are named, not scored
+  summarize eval --compare a/eval.json b/eval.json                      # per metric: A, B, B - A; warns when the story sets differ
 
 Without --reports or --briefing, each story is briefed from the gold file's 'inputs' directory
 with the endpoint options below (live), or offline from a cassette (--replay FILE, --cassettes DIR).
@@ -116,7 +131,12 @@ def run(args: argparse.Namespace) -> int:
         a, b = args.compare
         for path in (a, b):
             _require_utf8(Path(path), "an eval.json written by summarize eval --out")
-        files = {"compare.md": compare_markdown(load_eval(Path(a)), load_eval(Path(b)), a, b)}
+        run_a, run_b = load_eval(Path(a)), load_eval(Path(b))
+        only_a, only_b = unpaired_stories(run_a, run_b)
+        if only_a or only_b:
+            sides = "; ".join(f"only in {label} ({path}): {', '.join(names)}" for label, path, names in (("A", a, only_a), ("B", b, only_b)) if names)
+            sys.stderr.write(f"summarize: warning: the runs cover different stories ({sides}); overall compares only the stories in both\n")
+        files = {"compare.md": compare_markdown(run_a, run_b, a, b)}
     else:
         if not args.gold:
             raise UsageError("give one or more GOLD files, or --compare A.json B.json")

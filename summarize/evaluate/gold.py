@@ -169,6 +169,7 @@ class StoryEval(_Gold):
 class EvalRun(_Gold):
     stories: list[StoryEval]
     overall: dict[str, float | None] = Field(description="Shares averaged over stories (macro), counts summed.")
+    not_covered: list[str] = Field(default_factory=list, description="Gold stories given but not scored: no saved run held any of their sources.")
 
 
 def load_eval(path: Path) -> EvalRun:
@@ -232,6 +233,8 @@ def eval_markdown(run: EvalRun) -> str:
     for m in METRICS:
         lines.append(f"| {m.name} | " + " | ".join(_fmt(m.name, s.metrics.get(m.name)) for s in run.stories) + f" | {_fmt(m.name, run.overall.get(m.name))} |")
     lines += ["", "Shares run 0-1 (overall: mean over stories); counts are summed. " + "; ".join(f"{m.name}: {m.meaning}" for m in METRICS) + "."]
+    if run.not_covered:
+        lines += ["", f"Not scored (no saved run holds their sources): {', '.join(run.not_covered)}."]
     for s in run.stories:
         by_source = " · ".join(f"{k} {_fmt('coverage_min', v)}" for k, v in s.coverage.items())
         lines += ["", f"## {s.story} ({s.mode}; model {s.model or 'unknown'})", "", f"coverage by source: {by_source}"]
@@ -250,6 +253,12 @@ def _delta(name: str, a: float | None, b: float | None) -> tuple[str, str]:
     return (f"{diff:+g}" if BY_NAME[name].is_count else f"{diff:+.2f}"), ("better" if better else "worse")
 
 
+def unpaired_stories(a: EvalRun, b: EvalRun) -> tuple[list[str], list[str]]:
+    """Stories only in A and only in B: their overall rows would average different things."""
+    names_a, names_b = {s.story for s in a.stories}, {s.story for s in b.stories}
+    return sorted(names_a - names_b), sorted(names_b - names_a)
+
+
 def compare_markdown(a: EvalRun, b: EvalRun, label_a: str, label_b: str) -> str:
     def who(run: EvalRun) -> str:
         models = sorted({s.model or "unknown" for s in run.stories})
@@ -258,14 +267,22 @@ def compare_markdown(a: EvalRun, b: EvalRun, label_a: str, label_b: str) -> str:
 
     lines = ["# Comparison", "", f"- A: {label_a} ({who(a)})", f"- B: {label_b} ({who(b)})"]
     stories_a, stories_b = {s.story: s for s in a.stories}, {s.story: s for s in b.stories}
-    tables = [("overall", a.overall, b.overall)] + [(k, stories_a[k].metrics, stories_b[k].metrics) for k in stories_a if k in stories_b]
+    only_a, only_b = unpaired_stories(a, b)
+    shared = [k for k in stories_a if k in stories_b]
+    if only_a or only_b:
+        # the saved overall rows average different story sets; compare the stories both runs scored
+        title = f"overall, over the {len(shared)} stor{'y' if len(shared) == 1 else 'ies'} in both ({', '.join(shared) or 'none'})"
+        tables = [(title, overall([stories_a[k] for k in shared]), overall([stories_b[k] for k in shared]))]
+    else:
+        tables = [("overall", a.overall, b.overall)]
+    tables += [(k, stories_a[k].metrics, stories_b[k].metrics) for k in shared]
     for title, ma, mb in tables:
         lines += ["", f"## {title}", "", "| metric | A | B | B − A | |", "|---|---|---|---|---|"]
         for m in METRICS:
             diff, verdict = _delta(m.name, ma.get(m.name), mb.get(m.name))
             lines.append(f"| {m.name} | {_fmt(m.name, ma.get(m.name))} | {_fmt(m.name, mb.get(m.name))} | {diff} | {verdict} |")
-    mismatched = [f"{s.story}: A is {s.mode}, B is {stories_b[s.story].mode}" for s in a.stories if s.story in stories_b and s.mode != stories_b[s.story].mode]
-    unpaired = sorted(stories_a.keys() ^ stories_b.keys())
+    mismatched = [f"{k}: A is {stories_a[k].mode}, B is {stories_b[k].mode}" for k in shared if stories_a[k].mode != stories_b[k].mode]
+    unpaired = [f"{x}: only in A" for x in only_a] + [f"{x}: only in B" for x in only_b]
     if mismatched or unpaired:
-        lines += ["", "Not like for like:", *(f"- {x}" for x in mismatched), *(f"- {x}: only in {'A' if x in stories_a else 'B'}" for x in unpaired)]
+        lines += ["", "Not like for like:", *(f"- {x}" for x in mismatched + unpaired)]
     return "\n".join(lines) + "\n"
