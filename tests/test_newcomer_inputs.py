@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import glob
+import json
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES, ROOT
+from helpers import EXAMPLES, ROOT, run
+from record_cassettes import authored_responder
+from scripted_server import ScriptedServer
 
 from summarize.batch.inputs import collect
 from summarize.sources.article import parse_article
@@ -55,6 +59,28 @@ def test_batch_collect_skips_and_reports(tmp_path: Path) -> None:
     assert sorted(Path(s.item).name for s in skipped) == ["README.md", "overview.md"]
     items, _ = collect([str(d / "*.md")], max_bytes=1_000_000)
     assert len(items) == 2
+
+
+def test_a_batch_lists_the_files_it_skipped_in_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    story = tmp_path / "floods"
+    shutil.copytree(EXAMPLES / "floods", story)
+    (story / "README.md").write_text(README, encoding="utf-8")
+    (story / "overview.md").write_text(NOTES, encoding="utf-8")
+    out = tmp_path / "run"
+    with ScriptedServer(authored_responder()) as server:
+        code, _, err = run(["batch", str(story), "--out", str(out), "--base-url", server.url, "--mode", "tools", "--no-brief", "-q"], capsys)
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    listed = {Path(s["item"]).name: s["reason"] for s in summary["skipped_not_articles"]}
+    assert sorted(listed) == ["README.md", "overview.md"] and "project file" in listed["README.md"]
+    assert summary["items"] == 3, "the three articles beside them are still read"
+    assert "2 files in the input directories skipped as not articles, listed in" in err
+    # naming the file reads it; the summary then lists nothing
+    with ScriptedServer(authored_responder()) as server:
+        code, _, err = run(
+            ["batch", str(story / "*.txt"), "--out", str(tmp_path / "txt"), "--base-url", server.url, "--mode", "tools", "--no-brief", "-q"], capsys
+        )
+    assert json.loads((tmp_path / "txt" / "summary.json").read_text(encoding="utf-8"))["skipped_not_articles"] == []
 
 
 def _bodies() -> list[tuple[str, str]]:

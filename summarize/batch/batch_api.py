@@ -45,6 +45,7 @@ from summarize.llm.prompts import Prompt, fence, load_prompt
 from summarize.llm.protocol import CallLabel, Result, StructuredModel
 from summarize.models.draft import ExtractionDraft
 from summarize.models.report import FailedItem, Source, Usage
+from summarize.sources.files import Skipped
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +317,8 @@ def _collect(
         settings = _as_submitted(settings, state)
         brief = BriefOptions(language=state["language"])
         options = dataclasses.replace(options, group=state["group"], brief=options.brief and state["brief"], brief_options=brief)
-        items, read_failures = collect(state["inputs"], group=state["group"], max_bytes=settings.max_bytes, exclude=out)
+        skipped: list[Skipped] = []
+        items, read_failures = collect(state["inputs"], group=state["group"], max_bytes=settings.max_bytes, exclude=out, skipped=skipped)
         stop = stop or Stop()
         limiter = StoppableLimiter(stop, options.rpm, options.tpm)
         got, llm = _Applied(), None
@@ -350,6 +352,7 @@ def _collect(
                 llm = LLM(settings, limiter=limiter, observer=limiter.observer(store.log_call))
             run = BatchRun(settings, options, llm, store, event, stop)
             result = run.result
+            result.skipped_not_articles = [s.as_dict() for s in skipped]
             failing = True
             try:
                 run.run(list(by_key.values()), [*read_failures, *changed])

@@ -46,6 +46,7 @@ class BatchResult:
     usage: Usage = field(default_factory=Usage)
     wall_seconds: float = 0.0
     errors: list[FailedItem] = field(default_factory=list)
+    skipped_not_articles: list[dict[str, str]] = field(default_factory=list)  # files in input directories left out: {"item", "reason"}
 
     @property
     def exit_code(self) -> int:
@@ -80,4 +81,5 @@ class BatchResult:
             "usage": self.usage.model_dump(),
             "wall_seconds": round(self.wall_seconds, 3),
             "exit_code": self.exit_code,
+            "skipped_not_articles": self.skipped_not_articles,
         }

@@ -36,6 +36,7 @@ from summarize.llm.client import LLM
 from summarize.llm.ratelimit import Limiter
 from summarize.models.briefing import Briefing
 from summarize.models.report import FailedItem, SourceReport, Usage
+from summarize.sources.files import Skipped
 
 __all__ = ["BatchOptions", "BatchResult", "BatchRun", "Event", "finish", "run_batch", "write_outputs"]  # options and result live in results
 
@@ -340,8 +341,10 @@ def run_batch(
     on_event: Event | None = None,
     collected: Collected | None = None,
     stop: Stop | None = None,
+    skipped: Sequence[Skipped] = (),
 ) -> BatchResult:
-    """Collect (unless the caller already did: ``collected``), extract, brief, write. The LLM session (and its cassette) is opened here."""
+    """Collect (unless the caller already did: ``collected``, with ``skipped`` the files it left out as not articles),
+    extract, brief, write. The LLM session (and its cassette) is opened here."""
     # What exists now (modules, schemas, the SDK's types) outlives the run: keep the collector from
     # walking it again and again; a full collection over it stalls every worker for ~0.1 s. A caller
     # that froze objects itself (a fork server, say) keeps its own freeze: we leave it alone.
@@ -349,18 +352,24 @@ def run_batch(
     if ours:
         gc.freeze()
     try:
-        return _run_batch(inputs, settings, options, on_event, collected, stop)
+        return _run_batch(inputs, settings, options, on_event, collected, stop, list(skipped))
     finally:
         if ours:
             gc.unfreeze()
 
 
 def _run_batch(
-    inputs: Sequence[str], settings: Settings, options: BatchOptions, on_event: Event | None, collected: Collected | None, stop: Stop | None
+    inputs: Sequence[str],
+    settings: Settings,
+    options: BatchOptions,
+    on_event: Event | None,
+    collected: Collected | None,
+    stop: Stop | None,
+    skipped: list[Skipped],
 ) -> BatchResult:
     from summarize.api import session  # api imports this module's siblings; import late to keep layering flat
 
-    items, read_failures = collected or collect(inputs, group=options.group, max_bytes=settings.max_bytes, exclude=options.out)
+    items, read_failures = collected or collect(inputs, group=options.group, max_bytes=settings.max_bytes, exclude=options.out, skipped=skipped)
     with DirLock(options.out, "batch " + " ".join(inputs)):
         for stale in [*options.out.glob(".*.tmp"), *options.out.glob("briefings/.*.tmp")]:
             with contextlib.suppress(OSError):
@@ -377,6 +386,7 @@ def _run_batch(
                     return opened.enter_context(session(settings, limiter=limiter, observer=limiter.observer(store.log_call)))
 
                 run = BatchRun(settings, options, None, store, on_event, stop, open_llm=open_llm)
+                run.result.skipped_not_articles = [s.as_dict() for s in skipped]
                 try:
                     result = run.run(items, read_failures)
                 except BaseException:

@@ -295,6 +295,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from summarize.brief.writer import BriefOptions
     from summarize.cli.progress import BatchProgress
     from summarize.cli.signals import stopping_on_signals
+    from summarize.sources.files import Skipped
 
     if (code := _module("batch_api").dispatch(args)) is not None:  # --batch-api, `batch status DIR`, `batch collect DIR`
         return int(code)
@@ -318,13 +319,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         brief_options=BriefOptions(language=args.language),
         workers=args.workers,
     )
-    items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes, exclude=options.out)
+    skipped: list[Skipped] = []  # files in input directories that are not articles: warned now, listed in summary.json
+    items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes, exclude=options.out, skipped=skipped)
     progress = BatchProgress(len(items) + len(failures), quiet=args.quiet)
     for failure in failures:  # unreadable inputs: said at once, under -q too, and counted towards the total
         progress("failed", failure.item, {"message": failure.message})
     try:
         with stopping_on_signals(Stop()) as stop:
-            result = run_batch(args.inputs, settings, options, on_event=progress, collected=(items, failures), stop=stop)
+            result = run_batch(args.inputs, settings, options, on_event=progress, collected=(items, failures), stop=stop, skipped=skipped)
     finally:
         progress.close()
     sys.stderr.write(batch_closing(result, options.out, args.argv))

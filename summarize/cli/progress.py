@@ -158,6 +158,8 @@ def batch_closing(result: BatchResult, out: Path, argv: Sequence[str]) -> str:
         f"{summary['briefings']} briefings ({summary['briefings_cached']} cached, {summary['briefings_failed']} failed); "
         f"{summary['model_calls']} model calls, {summary['usage']['total_tokens']:,} tokens, {summary['wall_seconds']:.1f}s -> {printable(out)}\n"
     ]
+    if n := len(result.skipped_not_articles):
+        lines.append(f"batch: {n} file{'s' if n != 1 else ''} in the input directories skipped as not articles, listed in {printable(out / 'summary.json')}\n")
     if result.skipped_reason:
         lines.append(f"batch: {result.skipped_budget} not started: {printable(result.skipped_reason)}\n")
     if result.internal_errors:
