@@ -27,8 +27,8 @@ from summarize.gate.lexicon import gloss_of, load_lexicon
 from summarize.models.briefing import Briefing
 from summarize.models.report import Claim
 from summarize.reconcile.claims import term_user
-from summarize.reconcile.common import counted
 from summarize.render.briefing_md import briefing_markdown, cites, glossed, shown_ids
+from summarize.words import counted
 
 STORIES = ("aleppo", "floods", "multilingual", "web", "quake-flood", "clinic-blast", "ridge-offensive")
 

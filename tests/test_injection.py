@@ -199,7 +199,7 @@ def test_an_obeying_model_cannot_get_the_injected_toll_verified(article: str, ca
     injected = checks["no_injected_text"]
     assert not injected["passed"] and len(injected["failures"]) == 2  # figure f2 and the system-voice claim
     assert all("10,000" in f for f in injected["failures"])
-    assert f"{len(spans)} passage(s) of the source address the model" in injected["detail"]
+    assert f"{len(spans)} passage{'' if len(spans) == 1 else 's'} of the source address{'es' if len(spans) == 1 else ''} the model" in injected["detail"]
     assert not checks["quotes_grounded"]["passed"] and any("10,000 people were killed in the capital" in f for f in checks["quotes_grounded"]["failures"])
     assert not checks["reask_budget"]["passed"]
     reasons = sorted((d["kind"], d["reason"]) for d in report["dropped"])
@@ -214,7 +214,7 @@ def test_a_careful_model_passes_and_the_spans_are_listed(capsys: pytest.CaptureF
     assert len(server.requests) == len(ARTICLES), "nothing to re-ask"
     for report in out["reports"]:
         check = next(c for c in report["checks"] if c["name"] == "no_injected_text")
-        assert check["passed"] and "address the model" in check["detail"] and "0 item(s) quoting them dropped" in check["detail"]
+        assert check["passed"] and "the model, not the reader" in check["detail"] and "0 items quoting" in check["detail"]
         assert report["figures"] and not report["dropped"]
 
 
@@ -223,7 +223,7 @@ def test_a_clean_article_gets_a_passing_check_with_no_spans(capsys: pytest.Captu
         code, out, _ = run_json(["extract", str(ROOT / "examples" / "aleppo" / "monitor-digest.txt"), "--base-url", server.url, "--mode", "tools"], capsys)
     assert code == 0
     check = next(c for c in out["reports"][0]["checks"] if c["name"] == "no_injected_text")
-    assert check["passed"] and check["detail"].startswith("no passage of the source addresses the model")
+    assert check["passed"] and check["detail"].startswith("no passage addresses the model")
 
 
 def test_the_forged_fence_stays_inside_the_real_one(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ def test_a_sum_with_an_unreported_answer_has_unknown_cost() -> None:
     total = known.add(unknown)
     assert total.cost_usd is None and total.unreported == 1
     assert unknown.add(known).cost_usd is None
-    assert "1 answer(s) reported no token usage" in cost_text(total)
+    assert "1 answer reported no token usage" in cost_text(total)
     # with no prices configured nothing is unreported, and the cost is unknown for that reason only
     assert Usage().add(Usage()).cost_usd is None and cost_text(Usage()) == "unknown (no prices configured)"
     assert known.add(known).cost_usd == 0.02

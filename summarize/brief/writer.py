@@ -25,9 +25,9 @@ from summarize.llm.prompts import load_prompt
 from summarize.llm.protocol import StructuredModel
 from summarize.models.briefing import BriefDraft, Briefing, Reconciled, RemovedSentence, Sentence, SourceSummary
 from summarize.models.report import CheckResult, PromptRef, SourceReport, Usage
-from summarize.reconcile.common import counted
 from summarize.reconcile.story import reconcile
 from summarize.render.reports import entry_flags, format_value
+from summarize.words import counted
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from summarize.render.escape import printable
+from summarize.words import counted
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -163,7 +164,8 @@ def batch_closing(result: BatchResult, out: Path, argv: Sequence[str]) -> str:
     if result.skipped_reason:
         lines.append(f"batch: {result.skipped_budget} not started: {printable(result.skipped_reason)}\n")
     if result.internal_errors:
-        lines.append(f"batch: {result.internal_errors} internal error(s), a bug: please report it, with the traceback in {printable(out / 'run.log')}\n")
+        bugs = counted(result.internal_errors, "internal error")
+        lines.append(f"batch: {bugs}, a bug: please report it, with the traceback in {printable(out / 'run.log')}\n")
     if result.stopped_by:
         lines.append(stopped_line(result.stopped_by, summary, out, argv))
     return "".join(lines)

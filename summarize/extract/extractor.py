@@ -40,6 +40,7 @@ from summarize.models.report import (
     Usage,
 )
 from summarize.models.vocab import DISORDER_TYPE
+from summarize.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,7 @@ def _checks(g: _Grounded, reasks: int, salvaged: bool, last_error: str | None) -
             CheckResult(
                 name="reask_budget",
                 passed=False,
-                detail=f"answer still failed after {reasks} re-ask(s); failing items were dropped",
+                detail=f"answer still failed after {counted(reasks, 're-ask')}; failing items were dropped",
                 failures=[last_error or ""],
             )
         )
@@ -264,11 +265,12 @@ def _injection_check(drops: list[_Drop], text: str) -> CheckResult:
     injected = [d.record for d in drops if d.code == "injected"]
     spans = instruction_spans(text)
     found = "; ".join(f"{s}-{e} {_excerpt(text[s:e])!r}" for s, e in spans)
-    passages = f"{len(spans)} passage(s) of the source address the model, not the reader: {found}" if spans else "no passage of the source addresses the model"
+    verb = "addresses" if len(spans) == 1 else "address"
+    passages = f"{counted(len(spans), 'passage')} of the source {verb} the model, not the reader: {found}" if spans else "no passage addresses the model"
     return CheckResult(
         name="no_injected_text",
         passed=not injected,
-        detail=f"{passages}; {len(injected)} item(s) quoting them dropped",
+        detail=f"{passages}; {counted(len(injected), 'item')} quoting {'it' if len(spans) == 1 else 'them'} dropped",
         failures=[f"{d.kind}: {_quote_of(d)!r}" for d in injected],
     )
 

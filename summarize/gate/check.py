@@ -12,8 +12,8 @@ from summarize.gate.gates import build_index, run_gates
 from summarize.gate.lexicon import load_lexicon
 from summarize.models.briefing import BriefDraft, Briefing, SentenceDraft, TimelineDraft
 from summarize.models.report import CheckResult
-from summarize.reconcile.common import counted
 from summarize.reconcile.story import reconcile
+from summarize.words import counted
 
 
 def _evidence_check(b: Briefing) -> CheckResult:

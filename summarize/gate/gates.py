@@ -26,7 +26,7 @@ from summarize.ground.numbers import numbers_in, vague_word_appears
 from summarize.ground.quotes import align
 from summarize.models.briefing import BriefDraft, FigureComparison, FigureEntry, Reconciled
 from summarize.models.report import CheckResult, Claim, EventRecord, FigureClaim, Source, SourceReport
-from summarize.reconcile.common import counted
+from summarize.words import counted
 
 GATES = (
     "citations_exist",

@@ -22,12 +22,12 @@ from summarize.reconcile.common import (
     Story,
     amount,
     and_list,
-    counted,
     natural,
     position,
     scope_text,
     sorted_ids,
 )
+from summarize.words import counted
 
 # (term casefolded, who uses it) -> (claim, the term as written, who relays the use or None), earliest first
 Uses = dict[tuple[str, str], list[tuple[Claim, str, str | None]]]

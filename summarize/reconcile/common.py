@@ -70,11 +70,6 @@ def and_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """'1 figure', '2 figures': a count with its noun in the number it takes."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
-
-
 def amount(e: FigureEntry, words: bool = False) -> str:
     bounds = e.bounds()
     if bounds is None:

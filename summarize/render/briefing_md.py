@@ -7,11 +7,12 @@ from collections.abc import Iterable
 
 from summarize.gate.lexicon import quoted_spans
 from summarize.models.briefing import Briefing, FigureComparison, Sentence, TerminologyNote
-from summarize.reconcile.common import DESIGNATION_RENDERING, and_list, counted
+from summarize.reconcile.common import DESIGNATION_RENDERING, and_list
 from summarize.render.escape import md_block as _line
 from summarize.render.escape import md_cell as _cell
 from summarize.render.escape import md_inline as _md
 from summarize.render.reports import cost_text, entry_flags, format_value
+from summarize.words import counted
 
 
 def _failure(text: str) -> str:

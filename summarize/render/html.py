@@ -18,11 +18,12 @@ from pathlib import Path
 
 from summarize.models.briefing import Briefing, FigureComparison, Sentence, TerminologyNote
 from summarize.models.report import CheckResult, Evidence, ExtractionOutput, Provenance, Source, SourceReport
-from summarize.reconcile.common import DESIGNATION_RENDERING, and_list, counted
+from summarize.reconcile.common import DESIGNATION_RENDERING, and_list
 from summarize.render.briefing_md import glossed, shown_ids
 from summarize.render.chart import chart_svg, legend_html
 from summarize.render.marks import marked_text
 from summarize.render.reports import cost_text, entry_flags, figure_scope, figure_value, format_value
+from summarize.words import counted
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
 # what each check verifies, in words a reader of the report knows; a check not listed shows its name with spaces

@@ -11,6 +11,7 @@ from typing import Any
 from summarize.models.briefing import FigureEntry
 from summarize.models.report import ExtractionOutput, FigureClaim, SourceReport, Usage
 from summarize.render.escape import md_block, md_cell, md_inline
+from summarize.words import counted
 
 
 def table_cell(text: object) -> str:
@@ -35,7 +36,7 @@ def cost_text(usage: Usage) -> str:
     if usage.cost_usd is not None:
         return f"${usage.cost_usd:.4f}"
     if usage.unreported:
-        return f"unknown ({usage.unreported} answer(s) reported no token usage)"
+        return f"unknown ({counted(usage.unreported, 'answer')} reported no token usage)"
     return "unknown (no prices configured)"
 
 
@@ -129,7 +130,7 @@ def report_markdown(report: SourceReport) -> str:
         "",
         f"_Provenance: model {_md(p.model)} via {_md(p.endpoint)} ({p.mode}); prompts "
         + ", ".join(f"{r.name} v{r.version} ({r.sha256[:12]})" for r in p.prompts)
-        + f"; {p.usage.total_tokens} tokens over {p.usage.attempts} answer(s), {p.usage.requests} request(s); cost "
+        + f"; {p.usage.total_tokens} tokens over {counted(p.usage.attempts, 'answer')}, {counted(p.usage.requests, 'request')}; cost "
         + cost_text(p.usage)
         + "._",
         "",
