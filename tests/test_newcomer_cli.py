@@ -375,3 +375,10 @@ def test_the_logs_table_aligns_whatever_the_widths() -> None:
     assert len({ends(header, "ms"), ends(rows[0], "812"), ends(rows[1], "12034")}) == 1, "\n".join(lines)
     assert cells(rows[2]) <= cells(rows[1]) + 40 and "…" in rows[2], "a long item is cut, not allowed to push every column out"
     assert lines[-1] == "3 calls, 3 ok, 0 failed, 104,591 tokens"
+
+
+def test_progress_lines_count_in_words_that_agree(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["brief", ALEPPO, "--replay", str(CASSETTES / "aleppo-brief.yaml")], capsys)
+    assert code == 0, err
+    assert "✓ state-herald: 3 events, 1 figure, 8 claims (" in err, "one figure is '1 figure', not '1 figures'"
+    assert "✓ regional-wire: 3 events, 3 figures, 7 claims (" in err

@@ -121,7 +121,8 @@ def progress_lines(stream: TextIO, *, quiet: bool = False) -> Callable[[str, Sou
         dropped = f", {len(outcome.dropped)} dropped" if outcome.dropped else ""
         mark = "✓" if outcome.verified else "!"
         stream.write(
-            f"{mark} {printable(name)}: {len(outcome.events)} events, {len(outcome.figures)} figures, {len(outcome.claims)} claims{dropped} "
+            f"{mark} {printable(name)}: {counted(len(outcome.events), 'event')}, {counted(len(outcome.figures), 'figure')}, "
+            f"{counted(len(outcome.claims), 'claim')}{dropped} "
             f"({outcome.provenance.usage.total_tokens} tokens)\n"
         )
 
