@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,13 @@ from summarize.batch.outputs import log_traceback, write_files
 from summarize.batch.results import BatchOptions, BatchResult
 from summarize.batch.stop import NotStarted, Running, Stop, StoppableLimiter
 from summarize.batch.store import Store, WorkKeys
-from summarize.batch.workers import Packed, WorkerPool, default_workers
+from summarize.batch.workers import Packed, WorkerPool, default_workers, in_lane
 from summarize.brief.writer import brief_with_usage
 from summarize.config import Settings
 from summarize.errors import InternalError, OutputError, SummarizeError
 from summarize.extract.extractor import extract_source
 from summarize.llm.client import LLM
-from summarize.llm.ratelimit import Limiter
+from summarize.llm.ratelimit import CpuLane, Limiter
 from summarize.models.briefing import Briefing
 from summarize.models.report import FailedItem, SourceReport, Usage
 from summarize.sources.files import Skipped
@@ -202,8 +203,10 @@ class BatchRun:
                 self._skip_for_budget(item, waiting, stories_ready)
                 continue
             queue_.pop(0)
-            workers = self._pool(self._todo)
-            fut = workers.submit(item.source) if workers is not None else pool.submit(extract_source, item.source, self._model(), self.settings)
+            if (workers := self._pool(self._todo)) is not None:
+                fut: Future[Any] = workers.submit(item.source)
+            else:
+                fut = pool.submit(in_lane, (llm := self._model()).limiter, partial(extract_source, item.source, llm, self.settings))
             running[fut] = ("extract", (item, reserved))
 
     # -- extraction ----------------------------------------------------------------------------
@@ -378,7 +381,7 @@ def _run_batch(
         stop = stop or Stop()
         try:
             store.start_run(" ".join(inputs))
-            limiter = StoppableLimiter(stop, options.rpm, options.tpm, max_pause=settings.max_retry_wait, concurrency=options.concurrency)
+            limiter = StoppableLimiter(stop, options.rpm, options.tpm, max_pause=settings.max_retry_wait, concurrency=options.concurrency, lane=CpuLane())
             with contextlib.ExitStack() as opened:
 
                 def open_llm() -> LLM:  # only when a call is due: a re-run that finds everything stored needs no key

@@ -30,17 +30,20 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, TypeVar
 
 from summarize.batch.stop import NotStarted, StoppableLimiter
 from summarize.config import Settings
 from summarize.errors import SummarizeError
+from summarize.llm.ratelimit import CpuLane, Limiter
 from summarize.llm.wire import CallRecord
 from summarize.models.report import Source, Usage
 
 # a batch smaller than this runs in one process by default: starting children costs more than it saves
 AUTO_MIN_ITEMS = 64
+T = TypeVar("T")
 
 
 def cpu_count() -> int:
@@ -94,6 +97,13 @@ class _LocalStop:
         return self.event.is_set()
 
 
+def in_lane(limiter: Limiter | None, work: Callable[[], T]) -> T:
+    """``work()`` as one item of the limiter's CPU lane (``CpuLane``), or as it is when the limiter has none."""
+    lane = limiter.lane if limiter is not None else None
+    with lane.item() if lane is not None else contextlib.nullcontext():
+        return work()
+
+
 def _error_payload(exc: SummarizeError) -> tuple[str, str, int, dict[str, Any] | None]:
     return (exc.kind, exc.message, exc.attempts, exc.usage.model_dump() if exc.usage else None)
 
@@ -110,12 +120,17 @@ class WorkerError(SummarizeError):
 
 def _child(spec: WorkerSpec, conn: Connection) -> None:
     """A worker process: ``slots`` requests in flight, twice as many threads (one waits for its answer while
-    another grounds the last). Its own pipe to the parent carries tasks in and results out; nothing is
+    another grounds the last), one at a time in the CPU lane (``CpuLane``). Its own pipe to the parent carries tasks in and results out; nothing is
     shared with the other children, so one that dies holds no lock the others wait for."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and SIGTERM: it stops feeding us and lets us finish
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from summarize.extract.extractor import extract_source
     from summarize.llm.client import LLM
+
+    def extract_packed(*args: Any) -> Packed:
+        report = extract_source(*args)
+        return Packed(report.source.id, report.model_dump_json(), report.verified, report.provenance.usage)
+
     from summarize.llm.prompts import load_prompt
 
     stop = _LocalStop()
@@ -127,6 +142,7 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
         max_pause=spec.settings.max_retry_wait,
         concurrency=spec.slots,
         learned_share=spec.share,
+        lane=CpuLane(),
     )
     llm = LLM(spec.settings, limiter=limiter, observer=limiter.observer(lambda record: calls.records.append(record)))
     prompt = load_prompt("extract", spec.settings.prompts_dir)
@@ -143,7 +159,7 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
             task_id, source = task
             calls.records = []
             try:
-                report = extract_source(source, llm, spec.settings, prompt)
+                packed = in_lane(limiter, partial(extract_packed, source, llm, spec.settings, prompt))
             except NotStarted:
                 put(("not_started", task_id, calls.records))
             except SummarizeError as exc:
@@ -151,7 +167,6 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
             except Exception as exc:  # a bug: the parent logs it, with this traceback, as an internal error
                 put(("bug", task_id, "".join(traceback.format_exception(exc)).rstrip(), calls.records))
             else:
-                packed = Packed(report.source.id, report.model_dump_json(), report.verified, report.provenance.usage)
                 put(("ok", task_id, packed, calls.records))
 
     threads = [threading.Thread(target=extract, name=f"summarize-w{spec.index}-{n}", daemon=True) for n in range(n_threads)]

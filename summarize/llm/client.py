@@ -31,6 +31,7 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -169,10 +170,33 @@ class LLM:
         self._observer = observer
         self._completion_estimate = 1000.0  # running mean of completion tokens, for pacing
         self._served: set[str] = set()  # models the endpoint said answered, when not the one asked for
-        http_client = deadline.enforce(http_client or openai.DefaultHttpxClient(verify=wire.tls_context()))
-        key = settings.api_key or "no-key-needed"
-        self._client = openai.OpenAI(api_key=key, base_url=settings.base_url, timeout=settings.timeout, max_retries=0, http_client=http_client)
+        self._shared = self._sdk_client(deadline.enforce(http_client)) if http_client is not None else None
+        self._local = threading.local()
+        self._opened: weakref.WeakSet[openai.OpenAI] = weakref.WeakSet()
+        self._client = self._thread_client()  # fails here, not at the first request, if the SDK refuses the settings
         self._mode = _MODES[settings.mode]
+
+    def _sdk_client(self, http_client: httpx.Client) -> openai.OpenAI:
+        key = self.settings.api_key or "no-key-needed"
+        return openai.OpenAI(api_key=key, base_url=self.settings.base_url, timeout=self.settings.timeout, max_retries=0, http_client=http_client)
+
+    def _thread_client(self) -> openai.OpenAI:
+        """This thread's SDK client, each with its own connection pool (unless the caller gave one ``http_client``).
+
+        One pool shared by the hundreds of threads of a large batch costs most of the batch's CPU: httpcore's assignment pass
+        walks every connection and queued request on each request and each release. Past its keep-alive limit it can also
+        close the idle connection it just gave a queued request, and that request then hangs to the read timeout (httpcore
+        issue 1110; seen here as one request in ~1,300 stalled 120 s at 256 in flight). A thread sends one request at a time,
+        so its own pool holds one connection and has nothing to assign. A thread's client is closed when the thread ends."""
+        if self._shared is not None:
+            return self._shared
+        client: openai.OpenAI | None = getattr(self._local, "client", None)
+        if client is None:
+            http = deadline.enforce(openai.DefaultHttpxClient(verify=wire.tls_context()))
+            client = self._local.client = self._sdk_client(http)
+            weakref.finalize(client, http.close)
+            self._opened.add(client)
+        return client
 
     # -- transport -------------------------------------------------------------------------
 
@@ -185,6 +209,12 @@ class LLM:
             return min(max(asked, 0.0), self.settings.max_retry_wait)
         backoff: float = min(self.settings.backoff_base * 2 ** (state.attempt_number - 1), 20.0)
         return backoff * (0.5 + random.random() / 2)
+
+    def _backoff(self, seconds: float) -> None:
+        if self.limiter is not None:
+            self.limiter.idle(self._sleep, seconds)
+        else:
+            self._sleep(seconds)
 
     def _attempt(self, kwargs: dict[str, Any], label: CallLabel | None) -> ChatCompletion:
         """One HTTP request: paced by the limiter, timed, and written to the run log."""
@@ -203,7 +233,7 @@ class LLM:
                     self.limiter.acquire(len(body) // 4 + int(self._completion_estimate))
                 started = time.perf_counter()
                 with deadline.within(self.settings.timeout):  # the SDK reads the whole body inside post(): the deadline covers it
-                    sent = self._client.post("/chat/completions", content=body, cast_to=ChatCompletion, options=RAW_JSON)
+                    sent = self._thread_client().post("/chat/completions", content=body, cast_to=ChatCompletion, options=RAW_JSON)
                 raw = cast("LegacyAPIResponse[ChatCompletion]", sent)  # the raw-response header: the SDK hands back the undecoded response
             response: ChatCompletion | str = _completion(raw)
             if not isinstance(response, ChatCompletion):
@@ -240,7 +270,7 @@ class LLM:
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(self.settings.transport_retries + 1),
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=self._backoff,
             reraise=True,
             before_sleep=lambda s: log.warning(
                 "transport error (%s); retry %d in %.1fs", type(s.outcome.exception()).__name__ if s.outcome else "?", s.attempt_number,
@@ -312,7 +342,8 @@ class LLM:
         return error
 
     def close(self) -> None:
-        self._client.close()
+        for client in [*self._opened, *([self._shared] if self._shared is not None else [])]:
+            client.close()
 
 
 _: type[StructuredModel] = LLM

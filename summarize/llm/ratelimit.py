@@ -5,6 +5,12 @@ each request reserves its slot under a lock, then sleeps outside it, so workers 
 Limits come from ``--rpm``/``--tpm`` or are learned from the server's ``x-ratelimit-limit-*``
 headers. A 429 pauses *every* worker until ``Retry-After`` (or a short backoff) has passed and
 trims the pace a little; this is what keeps sixteen workers from turning one 429 into a storm.
+
+``CpuLane``: with hundreds of requests in flight, the answers of a wave arrive together and every
+thread that got one wants the GIL to ground it, while the threads waiting to send the next
+requests want it too; served in turn, the next wave goes out only when the last one is grounded.
+The lane lets one thread at a time do the CPU work between HTTP exchanges, so sending and
+receiving (short, and what keeps the slots busy) wait for one grounding thread, not for all.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 # Fraction of a learned server limit we aim for: close enough to use it, far enough to absorb
@@ -63,6 +69,52 @@ class _Pace:
         return max(now, allowed)
 
 
+class CpuLane:
+    """One thread at a time runs the work between a request's answer and the next wait (see the module docstring).
+
+    Only a thread inside ``item()`` takes part; any other passes through untouched. The lane is
+    taken when an exchange ends (``Limiter.slot``) and given up before every wait: the next
+    slot, a pacing or retry sleep (``waiting``), and the end of the item."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextmanager
+    def item(self) -> Iterator[None]:
+        self._local.active, self._local.held, self._local.waits = True, False, 0
+        try:
+            yield
+        finally:
+            self._give_up()
+            self._local.active = False
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Around a wait: the lane is free for others during it, and taken back when the outermost wait ends."""
+        if not getattr(self._local, "active", False):
+            yield
+            return
+        self._give_up()
+        self._local.waits += 1
+        try:
+            yield
+        finally:
+            self._local.waits -= 1
+            if self._local.waits == 0:
+                self._lock.acquire()
+                self._local.held = True
+
+    @property
+    def held(self) -> bool:
+        return bool(getattr(self._local, "held", False))
+
+    def _give_up(self) -> None:
+        if getattr(self._local, "held", False):
+            self._local.held = False
+            self._lock.release()
+
+
 class Limiter:
     def __init__(
         self,
@@ -74,8 +126,10 @@ class Limiter:
         max_pause: float = 60.0,
         concurrency: int | None = None,
         learned_share: float = 1.0,
+        lane: CpuLane | None = None,
     ) -> None:
         self._lock = threading.Lock()
+        self.lane = lane
         self._learned_share = learned_share  # of a limit learned from headers: one worker process's part of the key's limit
         self._max_pause = max_pause
         self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
@@ -99,11 +153,17 @@ class Limiter:
     @contextmanager
     def slot(self) -> Iterator[None]:
         """One of ``concurrency`` places for a request in flight (unbounded when not set)."""
-        if self._slots is None:
-            yield
-            return
-        with self._slots:
-            yield
+        with self.lane.waiting() if self.lane is not None else nullcontext():
+            if self._slots is None:
+                yield
+                return
+            with self._slots:
+                yield
+
+    def idle(self, sleep: Callable[[float], None], seconds: float) -> None:
+        """``sleep(seconds)`` outside the CPU lane: a retry's backoff must not hold up every other thread's grounding."""
+        with self.lane.waiting() if self.lane is not None else nullcontext():
+            sleep(seconds)
 
     def acquire(self, tokens: int) -> None:
         """Block until a request of about ``tokens`` tokens may be sent."""
@@ -115,7 +175,7 @@ class Limiter:
             wait = start - now
             self.stats.waited_seconds += max(wait, 0.0)
         if wait > 0:
-            self._sleep(wait)
+            self.idle(self._sleep, wait)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn limits and remaining budget from a response's ``x-ratelimit-*`` headers."""
