@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -140,3 +142,54 @@ def test_the_fast_completion_parse_agrees_with_the_sdk_and_falls_back_on_odd_ans
     parsed = _completion(raw(json.dumps(odd).encode()))
     assert isinstance(parsed, ChatCompletion) and parsed.usage is not None and parsed.usage.prompt_tokens == "3"
     assert _completion(raw(b"<html>502</html>", "text/html")) == "<html>502</html>"
+
+
+def _reports_both_ways(monkeypatch: Any, answers: Callable[[str], dict[str, Any]]) -> tuple[list[Any], list[Any], int, int]:
+    """Each example article extracted with the validator's check reused by ground_draft, then with a fresh check."""
+    from helpers import EXAMPLES
+
+    from summarize.config import load_settings
+    from summarize.extract import extractor
+    from summarize.llm.protocol import FunctionModel
+    from summarize.sources.files import read_path
+
+    sources = [s for path in sorted(EXAMPLES.glob("*/*.txt"))[:8] for s in read_path(path)]
+    calls = [0]
+    real_check = extractor.check_draft
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return real_check(*args, **kwargs)
+
+    def run() -> list[Any]:
+        out = []
+        for source in sources:
+            answer = answers(source.text)
+            fn = FunctionModel(lambda messages, response_model, answer=answer: answer)
+            out.append(extractor.extract_source(source, fn, load_settings({"max_reasks": 1}, env={})).model_dump(exclude={"provenance"}))  # type: ignore[arg-type]
+        return out
+
+    monkeypatch.setattr(extractor, "check_draft", counting)
+    reused, reused_calls = run(), calls[0]
+    real_ground = extractor.ground_draft
+    monkeypatch.setattr(extractor, "ground_draft", lambda draft, source, *, numbered=(0, 0, 0), check=None: real_ground(draft, source, numbered=numbered))
+    calls[0] = 0
+    fresh = run()
+    return reused, fresh, reused_calls, calls[0]
+
+
+def test_grounding_reuses_the_validators_check_and_the_reports_are_the_same(monkeypatch: Any) -> None:
+    from helpers import copying_answer
+
+    reused, fresh, reused_calls, fresh_calls = _reports_both_ways(monkeypatch, copying_answer)
+    assert reused == fresh
+    assert reused_calls == len(reused) and fresh_calls == 2 * len(reused)  # one check per accepted draft, not two
+
+
+def test_a_salvaged_draft_is_checked_afresh_and_its_drops_are_the_same(monkeypatch: Any) -> None:
+    # A draft accepted leniently after the re-ask budget was never checked as accepted: grounding must check it itself.
+    from helpers import fabricating_answer
+
+    reused, fresh, _, _ = _reports_both_ways(monkeypatch, fabricating_answer)
+    assert reused == fresh
+    assert all(report["dropped"] for report in reused)

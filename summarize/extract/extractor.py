@@ -17,7 +17,7 @@ from summarize.config import Settings
 from summarize.errors import EndpointError, SummarizeError
 from summarize.extract.budget import chunk_chars
 from summarize.extract.chunk import dedupe_actors, dedupe_claims, dedupe_events, dedupe_figures, split_text
-from summarize.extract.rules import NAMED_FIELDS, NUMBER_CODES, Code, Kind, Problem, check_draft
+from summarize.extract.rules import NAMED_FIELDS, NUMBER_CODES, Code, DraftCheck, Kind, Problem, check_draft
 from summarize.ground.dates import resolve_date
 from summarize.ground.injection import instruction_spans
 from summarize.llm.client import CallLabel, verifying
@@ -84,17 +84,17 @@ class _Grounded:
         return [name for k, name in enumerate(names) if k not in by_part]
 
 
-def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int, int, int] = (0, 0, 0)) -> _Grounded:
+def ground_draft(draft: ExtractionDraft, source: Source, *, numbered: tuple[int, int, int] = (0, 0, 0), check: DraftCheck | None = None) -> _Grounded:
     """Turn the items of ``draft`` that pass ``check_draft`` into records; drop and record the rest.
 
     A failing loaded term or figure reference is left out of its item; a place, an event's actor, an
     actor's alias or a figure's place or time window the article does not name drops only that.
     ``numbered`` is how many figures, claims and events earlier chunks produced,
-    so ids stay unique."""
+    so ids stay unique. ``check``: the ``check_draft`` of this very draft against ``source``, when the validator made it."""
     n_fig, n_claim, n_event = numbered
     out = _Grounded()
     text, sid, outlet = source.text, source.id, source.outlet or source.id
-    check = check_draft(draft, text, source_id=sid)
+    check = check or check_draft(draft, text, source_id=sid)
 
     def evidence(kind: Kind, index: int, item: object) -> Evidence | None:
         """The item's aligned quote; None, with the item dropped, when it did not align."""
@@ -308,10 +308,16 @@ def extract_source(source: Source, llm: StructuredModel, settings: Settings, pro
     usage = Usage()
     merged = _Grounded()
     checks: list[CheckResult] = []
+    checked: list[tuple[ExtractionDraft, DraftCheck]] = []  # the last draft the validator checked, and its check
+
+    def verify(draft: ExtractionDraft) -> list[str]:
+        checked[:] = [(draft, check := check_draft(draft, source.text, source_id=source.id))]  # ground_draft reuses it
+        return check.messages()
+
     for chunk in chunks:
         part = f"Part {chunk.index + 1} of {len(chunks)} of a long article (characters {chunk.start}-{chunk.end})." if len(chunks) > 1 else ""
         messages = prompt.render(source_id=source.id, metadata=source_metadata(source), part=part, fenced_text=fence(source.id, chunk.text))
-        with verifying(lambda d: verify_draft(d, source.text)):
+        with verifying(verify):
             label = CallLabel("extract", source.id if len(chunks) == 1 else f"{source.id}#{chunk.index + 1}", prompt.name, prompt.sha256)
             try:
                 result = llm.structured(ExtractionDraft, messages, label=label)
@@ -319,7 +325,8 @@ def extract_source(source: Source, llm: StructuredModel, settings: Settings, pro
                 exc.usage = usage.add(exc.usage or Usage())  # earlier chunks were paid for too
                 raise
         usage = usage.add(result.usage)
-        g = ground_draft(result.value, source, numbered=(len(merged.figures), len(merged.claims), len(merged.events)))
+        done = checked[0][1] if checked and checked[0][0] is result.value else None  # None: salvaged, not checked as accepted
+        g = ground_draft(result.value, source, numbered=(len(merged.figures), len(merged.claims), len(merged.events)), check=done)
         for name in ("figures", "claims", "events", "actors", "drops", "evidence"):
             getattr(merged, name).extend(getattr(g, name))
         checks = _merge_checks(checks, _checks(g, result.reasks, result.salvaged, result.last_error))
