@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from batch_throughput import LimitServer, require_clean, settings_for
+from batch_throughput import LimitServer, cpu_speed_ms, require_clean, settings_for
 
 from summarize import __version__
 from summarize.batch.inputs import collect
@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "cpus": cpu_count(),
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "load_average_before": round(os.getloadavg()[0], 2),
+            "cpu_speed_ms_before": cpu_speed_ms(),  # a fixed loop: a shared VM's speed drifts, and every ratio here is CPU-bound in part
             "scenarios": {},
         }
         failed = False
@@ -262,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['prompt_tokens_per_article']:,} prompt tokens each "
                 f"(server count); summarize --workers {w}: {s['cpu_ms_per_item']} ms CPU per item, {s['cpu_ms_per_1000_chars']} ms per 1,000 characters"
             )
+        results["cpu_speed_ms_after"] = cpu_speed_ms()
+        print(
+            f"machine: {results['cpus']} CPUs, load average {results['load_average_before']} before; "
+            f"CPU speed {results['cpu_speed_ms_before']}/{results['cpu_speed_ms_after']} ms (a fixed loop before/after, lower is faster)"
+        )
         RESULTS.parent.mkdir(exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
