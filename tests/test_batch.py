@@ -327,3 +327,20 @@ def test_a_batch_reads_its_inputs_once(tmp_path: Path, monkeypatch: pytest.Monke
         code, _ = batch([str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--no-brief", "--mode", "tools"], server, capsys)
     assert code == 0
     assert len(calls) == 1
+
+
+def test_a_429_teaches_the_limit_its_headers_give_without_trimming_it() -> None:
+    # The first wave goes out before any answer could name the limit; its 429s are the first word from the server.
+    clock = FakeClock()
+    limiter = Limiter(clock=clock, sleep=clock.sleep)
+    headers = {"x-ratelimit-limit-tokens": "60000", "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1s"}
+    for _ in range(4):  # a wave of four 429s arriving together
+        limiter.rate_limited(0.1, headers)
+    assert limiter.tpm == pytest.approx(60000 * 0.95), "learned from the 429, and not trimmed for having been exceeded before it was known"
+    start = clock.now
+    for _ in range(10):
+        limiter.acquire(1000)
+    assert clock.now - start >= 9 * 1000 / (60000 * 0.95 / 60) * 0.9, "the retries are paced by what was learned"
+    clock.now += 2.0
+    limiter.rate_limited(0.1, headers)  # a 429 well after the limit was known: the learned pace was too optimistic
+    assert limiter.tpm == pytest.approx(60000 * 0.95 * 0.9)

@@ -250,7 +250,7 @@ class LLM:
         except openai.APIStatusError as exc:
             outcome, status = f"http_{exc.status_code}", exc.status_code
             if exc.status_code == 429 and self.limiter is not None:
-                self.limiter.rate_limited(retry_after_seconds(exc))
+                self.limiter.rate_limited(retry_after_seconds(exc), exc.response.headers)
             raise
         except BodyNotJSON:
             outcome = "not_json"

@@ -57,6 +57,7 @@ class _Pace:
     def __init__(self, per_minute: float | None) -> None:
         self.per_second = per_minute / 60 if per_minute else None
         self.tat = 0.0  # theoretical arrival time of the next unit
+        self.learned_at = float("-inf")  # when a limit was first learned from the server's headers
 
     def reserve(self, now: float, amount: float) -> float:
         """Reserve ``amount`` units; returns when they may be used."""
@@ -181,30 +182,44 @@ class Limiter:
         """Learn limits and remaining budget from a response's ``x-ratelimit-*`` headers."""
         with self._lock:
             self._consecutive_429 = 0
-            for kind, pace, given in (("requests", self._requests, self._given[0]), ("tokens", self._tokens, self._given[1])):
-                limit = _number(headers.get(f"x-ratelimit-limit-{kind}"))
-                if limit and not given:
-                    target = limit * LEARNED_SHARE * self._learned_share / 60
-                    if pace.per_second is None:
-                        # the requests sent before we knew the limit used up the server's burst: no burst credit now
-                        pace.tat = max(pace.tat, self._clock() + BURST_SECONDS)
-                    if pace.per_second is None or abs(pace.per_second - target) / target > 0.01:
-                        pace.per_second = target
-                remaining = _number(headers.get(f"x-ratelimit-remaining-{kind}"))
-                reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}", "") or "")
-                if remaining is not None and remaining <= 0 and reset:
-                    self._paused_until = max(self._paused_until, self._clock() + reset)
+            self._learn(headers)
 
-    def rate_limited(self, retry_after: float | None) -> float:
-        """A 429 arrived: pause everyone, slow down a little. Returns the pause in seconds."""
+    def _learn(self, headers: Mapping[str, str]) -> None:
+        """What ``headers`` say about the limits (called under ``self._lock``)."""
+        for kind, pace, given in (("requests", self._requests, self._given[0]), ("tokens", self._tokens, self._given[1])):
+            limit = _number(headers.get(f"x-ratelimit-limit-{kind}"))
+            if limit and not given:
+                target = limit * LEARNED_SHARE * self._learned_share / 60
+                if pace.per_second is None:
+                    # the requests sent before we knew the limit used up the server's burst: no burst credit now
+                    pace.tat = max(pace.tat, self._clock() + BURST_SECONDS)
+                    pace.learned_at = self._clock()
+                if pace.per_second is None or abs(pace.per_second - target) / target > 0.01:
+                    pace.per_second = target
+            remaining = _number(headers.get(f"x-ratelimit-remaining-{kind}"))
+            reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}", "") or "")
+            if remaining is not None and remaining <= 0 and reset:
+                self._paused_until = max(self._paused_until, self._clock() + reset)
+
+    def rate_limited(self, retry_after: float | None, headers: Mapping[str, str] | None = None) -> float:
+        """A 429 arrived: pause everyone, slow down a little. Returns the pause in seconds.
+
+        A 429 carries the same ``x-ratelimit-*`` headers as an answer; they are learned from too. The
+        first wave of a run goes out before any answer could say what the limit is, and when it
+        overshoots, its 429s are the first word from the server: without learning from them, the
+        retries went out unpaced and overshot again."""
         with self._lock:
+            if headers is not None:
+                self._learn(headers)
             self.stats.rate_limited += 1
             self._consecutive_429 += 1
             pause = retry_after if retry_after is not None else 0.5 * 2 ** (self._consecutive_429 - 1)
             pause = min(max(pause, 0.0), self._max_pause)  # a server asking for an hour does not stall the run for an hour
             self._paused_until = max(self._paused_until, self._clock() + pause)
             for pace, given in ((self._requests, self._given[0]), (self._tokens, self._given[1])):
-                if pace.per_second and not given:  # a learned pace was too optimistic; a given one is the user's call
+                # A learned pace was too optimistic; a given one is the user's call. The 429s of requests sent before the
+                # limit was known (within the burst of learning it, say) do not count against it.
+                if pace.per_second and not given and self._clock() - pace.learned_at > BURST_SECONDS:
                     pace.per_second *= 0.9
             return pause
 
