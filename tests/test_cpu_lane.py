@@ -161,17 +161,17 @@ def _settings(url: str) -> Settings:
 def test_each_thread_sends_through_its_own_client_and_close_closes_them_all() -> None:
     with ScriptedServer(lambda body: Reply.answer(PROBE_OK)) as server:
         llm = LLM(_settings(server.url))
-        used: dict[int, object] = {}
+        used: list[object] = []  # kept alive here, so no two clients can share an id
         lock = threading.Lock()
 
         def call() -> None:
             assert llm.structured(Probe, PROBE_MESSAGES).value.number == 7
             llm.structured(Probe, PROBE_MESSAGES)
             with lock:
-                used[threading.get_ident()] = llm._thread_client()
+                used.append(llm._thread_client())
 
         run_threads(6, call)
-        clients = list(used.values())
+        clients = used
         assert len({id(c) for c in clients}) == 6, "two threads shared one connection pool"
         assert len(server.requests) == 12
         llm.close()
