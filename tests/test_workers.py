@@ -59,6 +59,56 @@ def test_a_rerun_of_stored_work_starts_no_worker_and_needs_no_endpoint(tmp_path:
     assert (again.cached, again.extracted, again.calls, again.worker_processes, again.exit_code) == (12, 0, 0, 1, 0)
 
 
+def test_the_worker_processes_start_before_the_inputs_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """They warm up (imports, the CA bundle, the tool schema) on the other cores while this process reads the articles."""
+    import multiprocessing
+
+    import summarize.batch.runner as runner
+
+    seen: list[int] = []
+
+    def collecting(*args: Any, **kwargs: Any) -> Any:
+        seen.append(len(multiprocessing.active_children()))
+        return real(*args, **kwargs)
+
+    real = runner.collect
+    monkeypatch.setattr(runner, "collect", collecting)
+    write_articles(tmp_path / "in", 12)
+    with ScriptedServer(copying) as server:
+        result = run_batch([str(tmp_path / "in")], settings(server.url), BatchOptions(out=tmp_path / "out", concurrency=4, brief=False, workers=2))
+    assert seen == [2], "both children were running while the inputs were read"
+    assert (result.extracted, result.failed, result.worker_processes) == (12, 0, 2)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_childs_warm_up_sends_nothing() -> None:
+    from summarize.llm.client import prewarm
+    from summarize.models.draft import ExtractionDraft
+
+    with ScriptedServer(copying) as server:
+        prewarm(settings(server.url), ExtractionDraft)
+        assert server.requests == [], "warming up builds a request and sends none"
+
+
+def test_early_workers_a_run_does_not_need_are_killed_unused(tmp_path: Path) -> None:
+    """A re-run that finds everything stored, and a small run left to the default, extract in this process: the
+    children started before the inputs were read get no work, are killed at once, and do not count as used."""
+    import multiprocessing
+
+    write_articles(tmp_path / "in", 6)
+    with ScriptedServer(copying) as server:
+        first = run_batch([str(tmp_path / "in")], settings(server.url), BatchOptions(out=tmp_path / "out", concurrency=4, brief=False))
+        assert multiprocessing.active_children() == []
+        started = time.perf_counter()
+        again = run_batch([str(tmp_path / "in")], settings(server.url), BatchOptions(out=tmp_path / "out", concurrency=4, brief=False, workers=2))
+        took = time.perf_counter() - started
+        assert len(server.requests) == 6
+    assert (first.extracted, first.worker_processes) == (6, 1), "fewer items than AUTO_MIN_ITEMS: one process by default"
+    assert (again.cached, again.calls, again.worker_processes) == (6, 0, 1)
+    assert multiprocessing.active_children() == []
+    assert took < 5, f"the re-run waited {took:.1f}s for children it did not use"
+
+
 def test_a_new_item_with_no_endpoint_is_one_clear_error(tmp_path: Path) -> None:
     write_articles(tmp_path / "in", 3)
     from summarize.errors import ConfigError

@@ -28,7 +28,7 @@ from summarize.batch.outputs import log_traceback, write_files
 from summarize.batch.results import BatchOptions, BatchResult
 from summarize.batch.stop import NotStarted, Running, Stop, StoppableLimiter
 from summarize.batch.store import Store, WorkKeys
-from summarize.batch.workers import Packed, WorkerPool, default_workers, in_lane
+from summarize.batch.workers import Packed, WorkerPool, default_workers, early_pool, in_lane
 from summarize.brief.writer import brief_with_usage
 from summarize.config import Settings
 from summarize.errors import InternalError, OutputError, SummarizeError
@@ -59,12 +59,15 @@ class BatchRun:
         stop: Stop | None = None,
         *,
         open_llm: Callable[[], LLM] | None = None,
+        workers: WorkerPool | None = None,
     ) -> None:
         # llm is None for a run with nothing to ask a model (a Batch API collect whose answers all passed), or when
         # open_llm opens the session once the first call is due: a run whose work is all stored needs no endpoint
         self.settings, self.options, self.llm, self.store = settings, options, llm, store
         self._open_llm = open_llm
-        self.workers: WorkerPool | None = None
+        self.workers = workers  # started early (``early_pool``), or when the first extraction is due
+        if workers is not None:
+            workers.on_call = store.log_call
         self._pool_decided = False
         self._todo = 0
         self.processes = 1  # processes that extract: this one, or the worker pool's children
@@ -92,11 +95,14 @@ class BatchRun:
         wanted = self.options.workers or default_workers(todo, self.options.concurrency)
         # a cassette records or replays in this process; a run given its client (a library caller, the Batch API path) uses it
         if wanted <= 1 or self.settings.record or self.settings.replay or self._open_llm is None:
+            if self.workers is not None:  # started early, for a run that turned out to want none: it holds no work
+                self.workers.close(wait_for_work=False)
+            self.workers = None
             return None
-        self.settings.require_endpoint()
-        self.workers = WorkerPool(
-            self.settings, wanted, concurrency=self.options.concurrency, rpm=self.options.rpm, tpm=self.options.tpm, on_call=self.store.log_call,
-        )
+        if self.workers is None:
+            self.settings.require_endpoint()
+            o = self.options
+            self.workers = WorkerPool(self.settings, wanted, concurrency=o.concurrency, rpm=o.rpm, tpm=o.tpm, on_call=self.store.log_call)
         self.processes = self.workers.workers
         return self.workers
 
@@ -167,7 +173,7 @@ class BatchRun:
             if self.workers is not None:
                 if not ok:
                     self.workers.request_stop()
-                self.workers.close(wait_for_work=not abandoned)
+                self.workers.close(wait_for_work=not abandoned and self._pool_decided)  # undecided: started early, never given work
             pool.shutdown(wait=not abandoned, cancel_futures=True)
             self.stop.on_request(lambda: None)
             res.stopped_by = self.stop.signal
@@ -372,35 +378,40 @@ def _run_batch(
 ) -> BatchResult:
     from summarize.api import session  # api imports this module's siblings; import late to keep layering flat
 
-    items, read_failures = collected or collect(inputs, group=options.group, max_bytes=settings.max_bytes, exclude=options.out, skipped=skipped)
-    with DirLock(options.out, "batch " + " ".join(inputs)):
-        for stale in [*options.out.glob(".*.tmp"), *options.out.glob("briefings/.*.tmp")]:
-            with contextlib.suppress(OSError):
-                stale.unlink(missing_ok=True)  # left by a run killed mid-write; the real files are intact
-        store = Store(options.out / "store.sqlite")
-        stop = stop or Stop()
-        try:
-            store.start_run(" ".join(inputs))
-            limiter = StoppableLimiter(stop, options.rpm, options.tpm, max_pause=settings.max_retry_wait, concurrency=options.concurrency, lane=CpuLane())
-            with contextlib.ExitStack() as opened:
+    workers = early_pool(settings, options.workers, concurrency=options.concurrency, rpm=options.rpm, tpm=options.tpm)
+    try:
+        items, read_failures = collected or collect(inputs, group=options.group, max_bytes=settings.max_bytes, exclude=options.out, skipped=skipped)
+        with DirLock(options.out, "batch " + " ".join(inputs)):
+            for stale in [*options.out.glob(".*.tmp"), *options.out.glob("briefings/.*.tmp")]:
+                with contextlib.suppress(OSError):
+                    stale.unlink(missing_ok=True)  # left by a run killed mid-write; the real files are intact
+            store = Store(options.out / "store.sqlite")
+            stop = stop or Stop()
+            try:
+                store.start_run(" ".join(inputs))
+                limiter = StoppableLimiter(stop, options.rpm, options.tpm, max_pause=settings.max_retry_wait, concurrency=options.concurrency, lane=CpuLane())
+                with contextlib.ExitStack() as opened:
 
-                def open_llm() -> LLM:  # only when a call is due: a re-run that finds everything stored needs no key
-                    settings.require_endpoint()
-                    return opened.enter_context(session(settings, limiter=limiter, observer=limiter.observer(store.log_call)))
+                    def open_llm() -> LLM:  # only when a call is due: a re-run that finds everything stored needs no key
+                        settings.require_endpoint()
+                        return opened.enter_context(session(settings, limiter=limiter, observer=limiter.observer(store.log_call)))
 
-                run = BatchRun(settings, options, None, store, on_event, stop, open_llm=open_llm)
-                run.result.skipped_not_articles = [s.as_dict() for s in skipped]
-                try:
-                    result = run.run(items, read_failures)
-                except BaseException:
+                    run = BatchRun(settings, options, None, store, on_event, stop, open_llm=open_llm, workers=workers)
+                    run.result.skipped_not_articles = [s.as_dict() for s in skipped]
+                    try:
+                        result = run.run(items, read_failures)
+                    except BaseException:
+                        _count(run, store, limiter)
+                        finish(options.out, store, run, items, failing=True)
+                        raise
                     _count(run, store, limiter)
-                    finish(options.out, store, run, items, failing=True)
-                    raise
-                _count(run, store, limiter)
-                finish(options.out, store, run, items, failing=False)
-            return result
-        finally:
-            store.close()
+                    finish(options.out, store, run, items, failing=False)
+                return result
+            finally:
+                store.close()
+    finally:
+        if workers is not None:
+            workers.close(wait_for_work=False)  # the run closed it already if it used it: then this does nothing
 
 
 def _count(run: BatchRun, store: Store, limiter: Limiter) -> None:

@@ -60,6 +60,20 @@ def default_workers(todo: int, concurrency: int) -> int:
     return max(1, min(cpu_count(), concurrency))
 
 
+def early_pool(settings: Settings, workers: int | None, *, concurrency: int, rpm: float | None, tpm: float | None) -> WorkerPool | None:
+    """The worker processes a run will likely want, started before its inputs are read: each warms up (imports, the CA
+    bundle, the tool schema: ~0.2 s of CPU) on another core meanwhile, instead of after. None where no pool is allowed
+    (one process asked for or one CPU, a cassette, no endpoint). The run drops it unused if it turns out to need none."""
+    wanted = workers or min(cpu_count(), concurrency)
+    if wanted <= 1 or settings.record or settings.replay:
+        return None
+    try:
+        settings.require_endpoint()
+    except SummarizeError:
+        return None  # a re-run of stored work needs no endpoint; a new item reports the missing one when it is due
+    return WorkerPool(settings, wanted, concurrency=concurrency, rpm=rpm, tpm=tpm, on_call=None)
+
+
 def shares(total: int, parts: int) -> list[int]:
     """``total`` split into ``parts`` near-equal whole shares (the first ones take the remainder)."""
     base, extra = divmod(total, parts)
@@ -125,7 +139,11 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and SIGTERM: it stops feeding us and lets us finish
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from summarize.extract.extractor import extract_source
-    from summarize.llm.client import LLM
+    from summarize.llm.client import LLM, prewarm
+    from summarize.models.draft import ExtractionDraft
+
+    with contextlib.suppress(Exception):  # a warm-up that fails costs only its time: the first request meets the problem and reports it
+        prewarm(spec.settings, ExtractionDraft)  # now, while the parent still reads the inputs (``WorkerPool`` is started first)
 
     def extract_packed(*args: Any) -> Packed:
         report = extract_source(*args)
@@ -215,13 +233,13 @@ class WorkerPool:
     """``submit(source)`` returns a future that a child process completes with a ``Packed`` report or an error."""
 
     def __init__(
-        self, settings: Settings, workers: int, *, concurrency: int, rpm: float | None, tpm: float | None, on_call: Callable[[CallRecord], None]
+        self, settings: Settings, workers: int, *, concurrency: int, rpm: float | None, tpm: float | None, on_call: Callable[[CallRecord], None] | None
     ) -> None:
         workers = max(1, min(workers, concurrency))
         self.workers = workers
         self.rate_limited = 0  # 429 answers the children saw (from their call records)
         ctx = _context()
-        self._on_call = on_call
+        self.on_call = on_call  # where the children's call records go; set before the first ``submit`` when not given here
         self._futures: dict[int, Future[Packed]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count()
@@ -239,6 +257,8 @@ class WorkerPool:
         self._reader.start()
 
     def submit(self, source: Source) -> Future[Packed]:
+        if self.on_call is None:
+            raise RuntimeError("internal error: a task for the worker processes before their call records have anywhere to go")
         fut: Future[Packed] = Future()
         fut.set_running_or_notify_cancel()
         with self._lock:
@@ -303,7 +323,8 @@ class WorkerPool:
         kind, task_id = message[0], message[1]
         for record in message[-1]:
             self.rate_limited += record.status == 429
-            self._on_call(record)
+            if self.on_call is not None:
+                self.on_call(record)
         with self._lock:
             fut = self._futures.pop(task_id, None)
             child.held.discard(task_id)
@@ -339,7 +360,9 @@ class WorkerPool:
     # -- shutdown ------------------------------------------------------------------------------
 
     def close(self, *, wait_for_work: bool = True) -> None:
-        """Let the children finish what they hold (or, ``wait_for_work=False``, kill them), then join them."""
+        """Let the children finish what they hold (or, ``wait_for_work=False``, kill them), then join them. Again: nothing."""
+        if self._closing:
+            return
         self._closing = True
         for child in self._children:
             if child.alive and wait_for_work:

@@ -72,7 +72,7 @@ from summarize.models.report import Usage
 
 __all__ = [
     "LLM", "BatchClient", "BatchLine", "CallLabel", "CallRecord", "Result", "answer_text", "apply_strict", "check_completion", "from_cassette",
-    "read_result_line", "request_body", "retry_after_seconds", "usage_of", "verifying",
+    "prewarm", "read_result_line", "request_body", "retry_after_seconds", "usage_of", "verifying",
 ]
 
 if TYPE_CHECKING:
@@ -400,6 +400,14 @@ def request_body(response_model: type[BaseModel], messages: list[dict[str, str]]
     apply_strict(body, settings.strict)
     apply_sampling(body, settings)
     return body
+
+
+def prewarm(settings: Settings, response_model: type[BaseModel]) -> None:
+    """Pay this process's first-request costs before a request is due: the CA bundle (~35 ms), instructor's handler
+    modules, which it imports at the first call (~90 ms, requests and urllib3 among them), the tool schema (~20 ms).
+    A worker process calls it as it starts, while the parent is still reading the inputs. Nothing is sent."""
+    wire.tls_context()
+    request_body(response_model, [{"role": "user", "content": "-"}], settings)
 
 
 class BatchClient:
