@@ -230,6 +230,20 @@ def test_oversized_file_is_refused_with_its_size(tmp_path: Path) -> None:
     assert DEFAULT_MAX_BYTES == 5_000_000
 
 
+def test_a_file_that_grew_after_its_size_was_read_is_read_whole_or_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading asks for the size on disk plus one byte; a file appended to meanwhile is read on, up to the limit."""
+    import summarize.sources.files as files
+
+    path = write(tmp_path / "live.txt", "Ten people died, police said. " * 40)
+    real_stat = Path.stat
+    monkeypatch.setattr(Path, "stat", lambda self, **kw: os.stat_result((*real_stat(self, **kw)[:6], 10, *real_stat(self, **kw)[7:])))
+    assert files._read_limited(io.BytesIO(path.read_bytes()), 5_000, "live.txt", expect=10) == path.read_bytes()
+    assert read_one(path)[0] == path.read_text().strip()
+    with pytest.raises(InputError) as info:
+        files._read_limited(io.BytesIO(path.read_bytes()), 100, "live.txt", expect=10)
+    assert info.value.kind == "too_large"
+
+
 def test_oversized_stdin_is_refused() -> None:
     sources, failed = read_sources(["-"], max_bytes=10, stdin=io.BytesIO(b"y" * 11))
     assert sources == []

@@ -65,10 +65,10 @@ def write_files(
     summary: dict[str, Any],
 ) -> None:
     """Regenerate every output file from the store, atomically."""
-    keys = [key(i) for i in items]
-    story_of = {key(i): i.story for i in items}
+    keys = [key(i) for i in items]  # once each: a key hashes the source's JSON
+    story_of = {k: i.story for k, i in zip(keys, items, strict=True)}
     budget_items = {e.item for e in errors if e.error == "budget"}
-    skipped = {key(i) for i in items if (i.source.path or i.source.id) in budget_items}
+    skipped = {k for k, i in zip(keys, items, strict=True) if (i.source.path or i.source.id) in budget_items}
     reports: list[str] = []
     lines: list[str] = [json.dumps(e.model_dump(), ensure_ascii=False) for e in errors if e.stage == "read" or e.error == "budget"]
     done_keys: dict[str, list[str]] = defaultdict(list)

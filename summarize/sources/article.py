@@ -148,7 +148,13 @@ def _headline_only(body: str, title: str | None) -> bool:
     # A page or export that kept only the headline repeats it as the body. A headline's compressed
     # wording must not be cited as if it were the report. Any other short body is processed: a
     # one-line bulletin is still reporting.
-    return bool(title) and " ".join(body.casefold().split()) == " ".join((title or "").casefold().split())
+    if not title:
+        return False
+    want = title.casefold().split()
+    # Split the body only as far as the title goes (a whole 5,000-character body costs ~30 us a file). The same test
+    # as comparing both casefolded and whitespace-joined: no character's casefold adds or removes whitespace.
+    words = body.split(maxsplit=len(want))
+    return len(words) == len(want) and [w.casefold() for w in words] == want
 
 
 def _outlet_type(value: str | None, item: str) -> OutletType:

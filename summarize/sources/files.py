@@ -122,7 +122,7 @@ def _collect(
             except InputError as err:
                 errors.append(err)
                 continue
-            if walked and len(found) == 1 and os.path.realpath(file) not in named and (reason := not_an_article(file, found[0].source)):
+            if walked and len(found) == 1 and (not named or os.path.realpath(file) not in named) and (reason := not_an_article(file, found[0].source)):
                 skipped.append(Skipped(str(file), reason))
                 continue
             entries.extend(found)
@@ -171,7 +171,7 @@ def _read_file(path: Path, max_bytes: int) -> tuple[list[_Entry], list[InputErro
         if size > max_bytes:
             raise input_error("too_large", item, f"is {size:,} bytes, over the {max_bytes:,}-byte limit")
         with path.open("rb") as fh:
-            data = _read_limited(fh, max_bytes, item)
+            data = _read_limited(fh, max_bytes, item, expect=size)
     except FileNotFoundError:
         raise input_error("not_found", item, "no such file or directory") from None
     except OSError as exc:
@@ -198,9 +198,13 @@ def _read_stream(given: str, max_bytes: int, stdin: BinaryIO | None, allow_netwo
     return html_input.read_html_bytes(data, name="stdin", path="-") if given == "-" else html_input.read_url(given, max_bytes=max_bytes)
 
 
-def _read_limited(stream: BinaryIO, max_bytes: int, item: str) -> bytes:
-    # Reading one byte past the limit tells "too large" apart without reading it all.
-    data = stream.read(max_bytes + 1)
+def _read_limited(stream: BinaryIO, max_bytes: int, item: str, *, expect: int | None = None) -> bytes:
+    # Reading one byte past the limit tells "too large" apart without reading it all. A file's size (``expect``)
+    # spares allocating the whole limit for each read (~20 us a file); a file that grew since is read on to the limit.
+    want = max_bytes + 1 if expect is None else min(expect, max_bytes) + 1
+    data = stream.read(want)
+    if len(data) == want <= max_bytes:
+        data += stream.read(max_bytes + 1 - want)
     if len(data) > max_bytes:
         raise input_error("too_large", item, f"is over the {max_bytes:,}-byte limit")
     return data
