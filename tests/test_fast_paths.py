@@ -193,3 +193,25 @@ def test_a_salvaged_draft_is_checked_afresh_and_its_drops_are_the_same(monkeypat
     reused, fresh, _, _ = _reports_both_ways(monkeypatch, fabricating_answer)
     assert reused == fresh
     assert all(report["dropped"] for report in reused)
+
+
+def test_request_bodies_with_the_kept_tool_schema_are_the_bytes_the_plain_encoder_writes() -> None:
+    """``json_body`` splices in the tool schema's JSON from the last request; the bytes must not change, whatever the
+    messages hold (the marker itself included) and whichever schema comes next."""
+    from summarize.config import load_settings
+    from summarize.llm import wire
+    from summarize.llm.client import request_body
+    from summarize.models.draft import ExtractionDraft, FigureDraft
+
+    def plain(kwargs: dict[str, Any]) -> bytes:
+        return json.dumps(kwargs, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=wire._json_default).encode()
+
+    settings = load_settings({"base_url": "http://127.0.0.1:9/v1", "mode": "tools"}, env={})
+    contents = ["Ten died, police said.", 'é\u0000"tools"', wire._TOOLS_MARK, json.dumps(wire._TOOLS_MARK), "مقتل عشرة"]
+    for model in (ExtractionDraft, FigureDraft, ExtractionDraft):
+        for content in contents:
+            body = request_body(model, [{"role": "user", "content": content}], settings)
+            assert wire.json_body(body) == plain(body)
+            body["tools"][0]["function"]["name"] = "renamed"  # the same request with another schema: not the kept JSON
+            assert wire.json_body(body) == plain(body)
+            assert wire.json_body({**body, "tools": []}) == plain({**body, "tools": []})

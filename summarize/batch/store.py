@@ -27,7 +27,7 @@ from summarize.llm.client import CallRecord
 from summarize.llm.prompts import load_prompt
 from summarize.models.base import SCHEMA_VERSION
 from summarize.models.briefing import Briefing
-from summarize.models.report import SourceReport
+from summarize.models.report import Source, SourceReport
 
 if TYPE_CHECKING:
     from summarize.batch.inputs import BatchItem
@@ -91,10 +91,17 @@ class WorkKeys:
         )
         self._extract_key = "\x1f".join((extract_prompt.sha256, config))
         self._brief_key = "\x1f".join((brief_prompt.sha256, config, language))
+        self._known: dict[int, tuple[Source, str]] = {}  # by the source object: a run asks again when it writes its outputs
 
     def key(self, item: BatchItem) -> str:
         # the text and the header fields that shape the report (id, outlet, publication date...), not where the file lives
-        return work_key("extract", item.source.model_dump_json(exclude={"path"}), self._extract_key)
+        source = item.source
+        known = self._known.get(id(source))
+        if known is not None and known[0] is source:  # the entry holds the object, so its id cannot be another's
+            return known[1]
+        key = work_key("extract", source.model_dump_json(exclude={"path"}), self._extract_key)
+        self._known[id(source)] = (source, key)
+        return key
 
     def brief_key(self, report_keys: Sequence[str]) -> str:
         return work_key("brief", *sorted(report_keys), self._brief_key)

@@ -3,6 +3,7 @@ what a server asked us to wait, and the run log's record of one request. SDK-fre
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -34,8 +35,30 @@ RAW_JSON: Any = {"headers": {"Content-Type": "application/json", "X-Stainless-Ra
 
 def json_body(kwargs: dict[str, Any]) -> bytes:
     """The request body as the SDK serialises it (compact separators, UTF-8, no NaN; models and
-    datetimes the way its encoder writes them)."""
-    return json.dumps(kwargs, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default).encode()
+    datetimes the way its encoder writes them).
+
+    The tool schema is the same in every request of a run and is most of the body (~12 KB of ~20 KB; ~80 % of
+    the time to serialise it): its JSON is kept, with a copy of the schema it came from, and spliced in where the
+    key stands whenever the request's tools equal that copy (a comparison costs ~4 us, the JSON ~70 us)."""
+    global _TOOLS
+    tools = kwargs.get("tools")
+    if not tools:
+        return _dumps(kwargs).encode()
+    known = _TOOLS  # one read: another thread may replace it meanwhile
+    if known is None or known[0] != tools:
+        known = _TOOLS = (copy.deepcopy(tools), _dumps(tools))
+    text = _dumps({**kwargs, "tools": _TOOLS_MARK})  # the key keeps its place
+    at = text.rindex(_TOOLS_MARK_JSON)  # the last: the messages come first, and a message cannot close its own string
+    return (text[:at] + known[1] + text[at + len(_TOOLS_MARK_JSON) :]).encode()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default)
+
+
+_TOOLS: tuple[Any, str] | None = None  # (a private copy of the last tools serialised, their JSON)
+_TOOLS_MARK = "\x00summarize: the tools go here\x00"
+_TOOLS_MARK_JSON = json.dumps(_TOOLS_MARK, ensure_ascii=False)
 
 
 def _json_default(value: Any) -> Any:
