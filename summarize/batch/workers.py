@@ -25,6 +25,7 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -72,6 +73,16 @@ def early_pool(settings: Settings, workers: int | None, *, concurrency: int, rpm
     except SummarizeError:
         return None  # a re-run of stored work needs no endpoint; a new item reports the missing one when it is due
     return WorkerPool(settings, wanted, concurrency=concurrency, rpm=rpm, tpm=tpm, on_call=None)
+
+
+def switch_interval(slots: int) -> float:
+    """The GIL switch interval for a worker process with ``slots`` requests in flight.
+
+    A thread whose answer came in, or that was given a free slot, waits for the GIL behind the thread grounding the
+    last answer: up to Python's 5 ms interval, at every exchange. Measured at 16 in flight over 2 processes, a slot
+    stood idle 2.5 ms (median) between one request's end and the next one's start; 0.8 ms at 0.5 ms turns. With many
+    threads every switch costs more and they come often anyway: 1 ms above 16 slots (0.5 ms lost ~4 % at 128)."""
+    return 0.0005 if slots <= 16 else 0.001
 
 
 def shares(total: int, parts: int) -> list[int]:
@@ -138,6 +149,7 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
     shared with the other children, so one that dies holds no lock the others wait for."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent owns Ctrl-C and SIGTERM: it stops feeding us and lets us finish
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.setswitchinterval(switch_interval(spec.slots))
     from summarize.extract.extractor import extract_source
     from summarize.llm.client import LLM, prewarm
     from summarize.models.draft import ExtractionDraft
