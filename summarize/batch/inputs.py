@@ -124,11 +124,26 @@ def _unique_ids(sources: list[Source]) -> list[Source]:
     return [s.model_copy(update={"id": f"{s.id}-{s.sha256[:6]}"}) if counts[s.id] > 1 else s for s in sources]
 
 
-def _inside(path: str | None, directory: Path | None) -> bool:
-    if not path or directory is None or path == "-":
-        return False
-    candidate = path if os.path.exists(path) else path.rsplit(":", 1)[0]  # "MANIFEST:LINE" names its manifest
-    return Path(os.path.realpath(candidate)).is_relative_to(directory)
+class _Inside:
+    """Whether a path resolves (symbolic links followed) to somewhere in ``directory``. A batch's files share a few
+    directories, so each directory is resolved once; a file that is itself a link is resolved whole."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.real = os.path.realpath(directory) if directory is not None else None
+        self._dirs: dict[str, str] = {}
+
+    def __call__(self, path: str | None) -> bool:
+        if not path or self.real is None or path == "-":
+            return False
+        candidate = path if os.path.exists(path) else path.rsplit(":", 1)[0]  # "MANIFEST:LINE" names its manifest
+        head, tail = os.path.split(candidate)
+        if os.path.islink(candidate) or tail in ("", ".", ".."):
+            real = os.path.realpath(candidate)
+        else:
+            if head not in self._dirs:
+                self._dirs[head] = os.path.realpath(head or os.curdir)
+            real = os.path.join(self._dirs[head], tail)
+        return real == self.real or real.startswith(self.real.rstrip(os.sep) + os.sep)
 
 
 def collect(
@@ -140,9 +155,9 @@ def collect(
     Files found in an input directory that are not articles (a README, notes: ``sources.screen``) are
     left out, each with a warning naming it and why, and added to ``skipped`` when it is given (for the
     summary). A glob ('dir/*.md'), a named file or a manifest's record is always read."""
-    own = Path(os.path.realpath(exclude)) if exclude is not None else None
+    ours = _Inside(exclude)
     paths, failed = _expand(inputs)
-    paths = [p for p in paths if not _inside(p, own)]
+    paths = [p for p in paths if not ours(p)]
     manifest_items: list[tuple[Source, str | None]] = []
     plain: list[str] = []
     for p in paths:
@@ -154,12 +169,12 @@ def collect(
             plain.append(p)
     noted: list[Skipped] = []
     sources, problems = read_sources(plain, max_bytes=max_bytes, skipped=noted) if plain else ([], [])
-    for note in [n for n in noted if not _inside(n.item, own)]:
+    for note in [n for n in noted if not ours(n.item)]:
         logger.warning("%s", note.message)
         if skipped is not None:
             skipped.append(note)
-    sources = [s for s in sources if not _inside(s.path, own)]
-    failed += [p for p in problems if not _inside(p.item, own)]
+    sources = [s for s in sources if not ours(s.path)]
+    failed += [p for p in problems if not ours(p.item)]
     everything = [s for s, _ in manifest_items] + sources
     seen: set[str] = set()
     unique = []
@@ -186,7 +201,7 @@ def collect(
     story_of = {sid: label for label, ids in groups.items() for sid in ids}
     items = [BatchItem(s, story_of.get(s.id, "ungrouped")) for s in unique]
     if not items and not failed:
-        left_out = [n for n in noted if not _inside(n.item, own)]
+        left_out = [n for n in noted if not ours(n.item)]
         why = f" ({len(left_out)} file(s) skipped as not articles; name them to read them)" if left_out else ""
         raise InputError("no articles found in the inputs" + why)
     return sorted(items, key=lambda i: (i.story, i.source.id)), failed
