@@ -81,6 +81,32 @@ def test_the_worker_processes_start_before_the_inputs_are_read(tmp_path: Path, m
     assert multiprocessing.active_children() == []
 
 
+def test_the_cli_starts_its_worker_processes_before_it_reads_the_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import multiprocessing
+
+    from test_batch import batch
+
+    import summarize.batch.inputs as inputs
+
+    seen: list[int] = []
+    real = inputs.collect
+
+    def collecting(*args: Any, **kwargs: Any) -> Any:
+        seen.append(len(multiprocessing.active_children()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inputs, "collect", collecting)
+    write_articles(tmp_path / "in", 8)
+    with ScriptedServer(copying) as server:
+        code, err = batch([str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--concurrency", "4", "--workers", "2", "--no-brief"], server, capsys)
+    assert code == 0, err
+    assert seen == [2], "the CLI reads its inputs itself (for the progress total): the children warm up meanwhile"
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["worker_processes"] == 2
+    assert multiprocessing.active_children() == []
+
+
 def test_a_childs_warm_up_sends_nothing() -> None:
     from summarize.llm.client import prewarm
     from summarize.models.draft import ExtractionDraft

@@ -1,11 +1,10 @@
 """Batch runs: many articles, grouped into stories, extracted concurrently, briefed per story.
 
-Work is recorded in the SQLite store as it finishes, keyed by content, so a re-run skips it and a
-run killed at any moment resumes without duplicates. Output files are regenerated from the store
-and written atomically (temp file + rename), so no reader ever sees half a line (``outputs``).
-One run at a time per output directory (``lock``). A stop request (``Stop``, from a signal
-handler) or a first KeyboardInterrupt stops new work from starting; the calls in flight finish
-and are stored, and the outputs are written for everything finished.
+Work is recorded in the SQLite store as it finishes, keyed by content, so a re-run skips it and a run killed at any
+moment resumes without duplicates. Output files are regenerated from the store and written atomically (temp file +
+rename), so no reader ever sees half a line (``outputs``). One run at a time per output directory (``lock``). A stop
+request (``Stop``, from a signal handler) or a first KeyboardInterrupt stops new work from starting; the calls in
+flight finish and are stored, and the outputs are written for everything finished.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from summarize.models.briefing import Briefing
 from summarize.models.report import FailedItem, SourceReport, Usage
 from summarize.sources.files import Skipped
 
-__all__ = ["BatchOptions", "BatchResult", "BatchRun", "Event", "finish", "run_batch", "write_outputs"]  # options and result live in results
+__all__ = ["BatchOptions", "BatchResult", "BatchRun", "Event", "early_pool", "finish", "run_batch", "write_outputs"]  # options and result live in results
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (kind, item, details) for progress display
 
@@ -351,17 +350,18 @@ def run_batch(
     collected: Collected | None = None,
     stop: Stop | None = None,
     skipped: Sequence[Skipped] = (),
+    workers: WorkerPool | None = None,
 ) -> BatchResult:
     """Collect (unless the caller already did: ``collected``, with ``skipped`` the files it left out as not articles),
-    extract, brief, write. The LLM session (and its cassette) is opened here."""
-    # What exists now (modules, schemas, the SDK's types) outlives the run: keep the collector from
-    # walking it again and again; a full collection over it stalls every worker for ~0.1 s. A caller
-    # that froze objects itself (a fork server, say) keeps its own freeze: we leave it alone.
+    extract, brief, write. The LLM session (and its cassette) is opened here; ``workers``: processes the caller started
+    before it read the inputs (``early_pool``), which the run uses or kills, else they are started here."""
+    # What exists now (modules, schemas, the SDK's types) outlives the run: keep the collector from walking it again
+    # and again (a full collection stalls for ~0.1 s). A caller that froze objects itself keeps its own freeze.
     ours = gc.get_freeze_count() == 0
     if ours:
         gc.freeze()
     try:
-        return _run_batch(inputs, settings, options, on_event, collected, stop, list(skipped))
+        return _run_batch(inputs, settings, options, on_event, collected, stop, list(skipped), workers)
     finally:
         if ours:
             gc.unfreeze()
@@ -375,10 +375,10 @@ def _run_batch(
     collected: Collected | None,
     stop: Stop | None,
     skipped: list[Skipped],
+    workers: WorkerPool | None,
 ) -> BatchResult:
     from summarize.api import session  # api imports this module's siblings; import late to keep layering flat
-
-    workers = early_pool(settings, options.workers, concurrency=options.concurrency, rpm=options.rpm, tpm=options.tpm)
+    workers = workers or early_pool(settings, options.workers, concurrency=options.concurrency, rpm=options.rpm, tpm=options.tpm)
     try:
         items, read_failures = collected or collect(inputs, group=options.group, max_bytes=settings.max_bytes, exclude=options.out, skipped=skipped)
         with DirLock(options.out, "batch " + " ".join(inputs)):

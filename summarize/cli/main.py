@@ -290,7 +290,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from summarize.batch.inputs import collect
-    from summarize.batch.runner import BatchOptions, run_batch
+    from summarize.batch.runner import BatchOptions, early_pool, run_batch
     from summarize.batch.stop import Stop
     from summarize.brief.writer import BriefOptions
     from summarize.cli.progress import BatchProgress
@@ -320,13 +320,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     skipped: list[Skipped] = []  # files in input directories that are not articles: warned now, listed in summary.json
+    workers = early_pool(settings, args.workers, concurrency=args.concurrency, rpm=args.rpm, tpm=args.tpm)  # they warm up as we read
     items, failures = collect(args.inputs, group=args.group, max_bytes=settings.max_bytes, exclude=options.out, skipped=skipped)
     progress = BatchProgress(len(items) + len(failures), quiet=args.quiet)
     for failure in failures:  # unreadable inputs: said at once, under -q too, and counted towards the total
         progress("failed", failure.item, {"message": failure.message})
     try:
         with stopping_on_signals(Stop()) as stop:
-            result = run_batch(args.inputs, settings, options, on_event=progress, collected=(items, failures), stop=stop, skipped=skipped)
+            result = run_batch(args.inputs, settings, options, on_event=progress, collected=(items, failures), stop=stop, skipped=skipped, workers=workers)
     finally:
         progress.close()
     sys.stderr.write(batch_closing(result, options.out, args.argv))
