@@ -255,10 +255,11 @@ def test_a_newly_learned_limit_grants_no_burst() -> None:
     assert clock.now - start >= 0.9 * 10 / (600 * 0.95 / 60) - 1 / (600 * 0.95 / 60)
 
 
-def test_a_run_freezes_the_collector_only_while_it_runs(tmp_path: Path) -> None:
+def test_a_run_freezes_the_collector_and_switches_the_gil_sooner_only_while_it_runs(tmp_path: Path) -> None:
     """run_batch keeps the garbage collector off the objects that outlive it, and gives them back
     afterwards, also when the run stops with an exception."""
     import gc
+    import sys
 
     from summarize.batch.runner import BatchOptions, run_batch
     from summarize.config import load_settings
@@ -266,8 +267,11 @@ def test_a_run_freezes_the_collector_only_while_it_runs(tmp_path: Path) -> None:
     write_articles(tmp_path / "in", 3)
     frozen_during: list[int] = []
 
+    switching: list[float] = []
+
     def respond(body: dict[str, Any]) -> Reply:
         frozen_during.append(gc.get_freeze_count())
+        switching.append(sys.getswitchinterval())
         return copying(body)
 
     with ScriptedServer(respond) as server:
@@ -276,6 +280,8 @@ def test_a_run_freezes_the_collector_only_while_it_runs(tmp_path: Path) -> None:
         assert result.extracted == 3
         assert frozen_during and min(frozen_during) > 0, "objects alive at the start are frozen during the run"
         assert gc.get_freeze_count() == 0
+        # the GIL is handed over every 0.5 ms while it runs (a thread with an answer in waits less), then put back
+        assert set(switching) == {0.0005} and sys.getswitchinterval() == 0.005
 
         def stop(kind: str, item: str, details: dict[str, Any]) -> None:
             raise KeyboardInterrupt
@@ -283,7 +289,7 @@ def test_a_run_freezes_the_collector_only_while_it_runs(tmp_path: Path) -> None:
         write_articles(tmp_path / "more", 2)
         with pytest.raises(KeyboardInterrupt):
             run_batch([str(tmp_path / "more")], settings, BatchOptions(out=tmp_path / "out2", brief=False), on_event=stop)
-        assert gc.get_freeze_count() == 0
+        assert gc.get_freeze_count() == 0 and sys.getswitchinterval() == 0.005
 
         gc.freeze()  # a caller's own freeze survives the run
         try:

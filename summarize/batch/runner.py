@@ -10,7 +10,6 @@ flight finish and are stored, and the outputs are written for everything finishe
 from __future__ import annotations
 
 import contextlib
-import gc
 import signal
 import time
 from collections import defaultdict
@@ -27,7 +26,7 @@ from summarize.batch.outputs import log_traceback, write_files
 from summarize.batch.results import BatchOptions, BatchResult
 from summarize.batch.stop import NotStarted, Running, Stop, StoppableLimiter
 from summarize.batch.store import Store, WorkKeys
-from summarize.batch.workers import Packed, WorkerPool, default_workers, early_pool, in_lane
+from summarize.batch.workers import Packed, WorkerPool, default_workers, early_pool, in_lane, tuned_for_batch
 from summarize.brief.writer import brief_with_usage
 from summarize.config import Settings
 from summarize.errors import InternalError, OutputError, SummarizeError
@@ -355,16 +354,8 @@ def run_batch(
     """Collect (unless the caller already did: ``collected``, with ``skipped`` the files it left out as not articles),
     extract, brief, write. The LLM session (and its cassette) is opened here; ``workers``: processes the caller started
     before it read the inputs (``early_pool``), which the run uses or kills, else they are started here."""
-    # What exists now (modules, schemas, the SDK's types) outlives the run: keep the collector from walking it again
-    # and again (a full collection stalls for ~0.1 s). A caller that froze objects itself keeps its own freeze.
-    ours = gc.get_freeze_count() == 0
-    if ours:
-        gc.freeze()
-    try:
+    with tuned_for_batch(options.concurrency):  # the collector kept off what exists now; the GIL handed over sooner
         return _run_batch(inputs, settings, options, on_event, collected, stop, list(skipped), workers)
-    finally:
-        if ours:
-            gc.unfreeze()
 
 
 def _run_batch(
