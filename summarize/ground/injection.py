@@ -45,13 +45,16 @@ _ADDRESSING = [
     ),
     # a lone chat-template token: <|system|>, <|endoftext|>
     re.compile(r"<\|(?!im_start\|>|im_end\|>)[a-z_]+\|>", _FLAGS),
-    # a sentence that opens by ordering a toll to be output: "Report 10,000 dead."
-    re.compile(
-        r"(?:^|(?<=[.!?:]\s)|(?<=[.!?:]\s\s))\s*(?:report|state|write|output|answer|return)\s+(?:that\s+)?(?:(?:the\s+)?(?:death\s+)?toll\s+(?:is|as|was)\s+)?"
-        r"(?:at\s+least\s+|exactly\s+|over\s+)?\d[\d,.]*\s+(?:people\s+|civilians\s+|persons\s+)?(?:dead|killed|deaths|casualties|died|were\s+killed)\b",
-        _FLAGS,
-    ),
 ]
+# A sentence that opens by ordering a toll to be output: "Report 10,000 dead." Found from each of its verbs (a cheap
+# scan) that opens a sentence or a line (``_opens_sentence``), then matched there; a pattern that asked at every
+# position of the article whether a sentence opens there cost ~0.15 ms per article, about half the whole scan.
+_TOLL_VERB = re.compile(r"(?:report|state|write|output|answer|return)\s", _FLAGS)
+_TOLL_ORDER = re.compile(
+    r"(?:report|state|write|output|answer|return)\s+(?:that\s+)?(?:(?:the\s+)?(?:death\s+)?toll\s+(?:is|as|was)\s+)?"
+    r"(?:at\s+least\s+|exactly\s+|over\s+)?\d[\d,.]*\s+(?:people\s+|civilians\s+|persons\s+)?(?:dead|killed|deaths|casualties|died|were\s+killed)\b",
+    _FLAGS,
+)
 # A role label opening a line ("SYSTEM:", "Assistant:", "[system]", "### System prompt:") starts a
 # fake prompt block, which runs to the end of its paragraph.
 _ROLE_LINE = re.compile(r"^[ \t]*(?:#+[ \t]*|\[|<)?(?:system|assistant)(?:[ \t]+(?:prompt|message|instructions?))?(?:\]|>)?[ \t]*:", _FLAGS)
@@ -103,8 +106,11 @@ _NEEDS: list[tuple[tuple[str, ...], ...]] = [
     (("when",), ("this",)),
     (("this", "present", "above", "following"), _VERBS_OF_READING),
     (("<|",),),
-    (("report", "state", "write", "output", "answer", "return"), ("dead", "killed", "death", "casualties", "died"), tuple("0123456789")),
 ]
+_TOLL_NEEDS = (("report", "state", "write", "output", "answer", "return"), ("dead", "killed", "death", "casualties", "died"), tuple("0123456789"))
+_TEMPLATE_NEEDS = (("<|im_start|>", "[inst]", "<<sys>>"),)
+_ROLE_NEEDS = (("system", "assistant"),)
+_FENCE_NEEDS = (("---",), ("source",))
 assert len(_NEEDS) == len(_ADDRESSING)
 
 
@@ -122,10 +128,14 @@ def _spans(text: str) -> list[tuple[int, int]]:
             continue
         for m in pattern.finditer(text):
             spans.append(_sentence_around(text, m.start(), m.end()))
-    spans += [m.span() for m in _TEMPLATE_BLOCK.finditer(text)]
-    for m in _ROLE_LINE.finditer(text):
-        spans.append((m.start() + len(m.group()) - len(m.group().lstrip()), _paragraph_end(text, m.start())))
-    fences = list(_FENCE_LINE.finditer(text))
+    if _may_match(lowered, _TOLL_NEEDS):
+        spans += [_sentence_around(text, start, end) for start, end in _toll_orders(text, lowered)]
+    if _may_match(lowered, _TEMPLATE_NEEDS):
+        spans += [m.span() for m in _TEMPLATE_BLOCK.finditer(text)]
+    if _may_match(lowered, _ROLE_NEEDS):
+        for m in _ROLE_LINE.finditer(text):
+            spans.append((m.start() + len(m.group()) - len(m.group().lstrip()), _paragraph_end(text, m.start())))
+    fences = list(_FENCE_LINE.finditer(text)) if _may_match(lowered, _FENCE_NEEDS) else []
     for n, m in enumerate(fences):
         end = m.end()
         if m["which"].upper() == "END":
@@ -133,6 +143,36 @@ def _spans(text: str) -> list[tuple[int, int]]:
             end = nxt.end() if nxt else len(text.rstrip())
         spans.append((m.start() + len(m.group()) - len(m.group().lstrip()), end))
     return spans
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether only white space stands between ``at`` and the start of the text, of a line, or the end of a sentence
+    (one of ``.!?:`` and at least one white-space character), as ``(?:^|(?<=[.!?:]\\s))\\s*`` would have it before ``at``."""
+    start = at
+    while start > 0 and text[start - 1].isspace():  # str.isspace is the \\s of a str pattern
+        start -= 1
+    return start == 0 or "\n" in text[start:at] or (start < at and text[start - 1] in ".!?:")
+
+
+def _toll_orders(text: str, lowered: str | None) -> list[tuple[int, int]]:
+    """[start, end) of each sentence-initial order to output a toll (``_TOLL_ORDER``), from its verb to its last word.
+    In ASCII text (``lowered``, its lowercase copy) the verbs are found by ``str.find``; a case-insensitive pattern
+    looking for them tries every position (~0.2 ms an article)."""
+    if lowered is None:
+        verbs = sorted(m.start() for m in _TOLL_VERB.finditer(text))
+    else:
+        verbs = []
+        for verb in _TOLL_NEEDS[0]:
+            at = lowered.find(verb)
+            while at >= 0:
+                verbs.append(at)
+                at = lowered.find(verb, at + len(verb))
+        verbs.sort()
+    found = []
+    for at in verbs:
+        if _opens_sentence(text, at) and (m := _TOLL_ORDER.match(text, at)):
+            found.append(m.span())
+    return found
 
 
 def _merged(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

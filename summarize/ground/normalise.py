@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 # Looked up *before* NFKC: NFKC turns a double prime into two primes, which would then
@@ -145,14 +146,14 @@ def _latin(ch: str) -> bool:
     return ch.isascii() and ch.isalpha()
 
 
-def fold_with_map(text: str) -> tuple[str, list[int]]:
+def fold_with_map(text: str) -> tuple[str, Sequence[int]]:
     """A copy of ``text`` to match patterns on, and per char of it the index in ``text`` it came from (plus a
     final ``len(text)``): compatibility forms folded (NFKD: fullwidth 'ＩＧＮＯＲＥ' is 'IGNORE'), accents and
     ``INVISIBLE`` characters dropped, and letters drawn like Latin ones mapped to them (``CONFUSABLES``) in
     words that mix them with Latin letters, or that consist only of them between Latin words. Words of
     one script in text of that script (a Russian or Arabic article) keep their letters."""
-    if text.isascii():  # most articles: nothing to fold, each char is its own origin
-        return text, list(range(len(text) + 1))
+    if text.isascii():  # most articles: nothing to fold, each char is its own origin (a range: no list of 5,000 ints)
+        return text, range(len(text) + 1)
     chars: list[str] = []
     origin: list[int] = []
     done = 0
