@@ -63,7 +63,7 @@ def default_workers(todo: int, concurrency: int) -> int:
 
 
 def early_pool(settings: Settings, workers: int | None, *, concurrency: int, rpm: float | None, tpm: float | None) -> WorkerPool | None:
-    """The worker processes a run will likely want, started before its inputs are read: each warms up (imports, the CA
+    """The worker processes a run will likely want, started before its inputs are read: each warms up (imports, an https endpoint's CA
     bundle, the tool schema: ~0.2 s of CPU) on another core meanwhile, instead of after. None where no pool is allowed
     (one process asked for or one CPU, a cassette, no endpoint). The run drops it unused if it turns out to need none."""
     wanted = workers or min(cpu_count(), concurrency)

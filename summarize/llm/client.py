@@ -403,10 +403,12 @@ def request_body(response_model: type[BaseModel], messages: list[dict[str, str]]
 
 
 def prewarm(settings: Settings, response_model: type[BaseModel]) -> None:
-    """Pay this process's first-request costs before a request is due: the CA bundle (~35 ms), instructor's handler
-    modules, which it imports at the first call (~90 ms, requests and urllib3 among them), the tool schema (~20 ms).
-    A worker process calls it as it starts, while the parent is still reading the inputs. Nothing is sent."""
-    wire.tls_context()
+    """Pay this process's first-request costs before a request is due: the CA bundle for an ``https://`` endpoint
+    (~20-35 ms; an ``http://`` one never loads it), instructor's handler modules, which it imports at the first call
+    (~90 ms, requests and urllib3 among them), the tool schema (~20 ms). A worker process calls it as it starts, while
+    the parent is still reading the inputs. Nothing is sent."""
+    if not (settings.base_url or "https:").lower().startswith("http:"):
+        wire.tls_context().load()
     request_body(response_model, [{"role": "user", "content": "-"}], settings)
 
 

@@ -7,12 +7,15 @@ import copy
 import datetime as dt
 import json
 import logging
+import os
 import re
+import ssl
+import sys
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import httpx
 from pydantic import BaseModel
 
 from summarize.config import ANSWER_TOKENS, Settings
@@ -202,11 +205,59 @@ def error_text(exc: Any) -> str:
         return str(body)[:300]
 
 
+class DeferredCAContext(ssl.SSLContext):
+    """A verifying client TLS context (hostname checked, certificate required) whose CA bundle is loaded at its first
+    handshake, not when it is made: an ``http://`` endpoint (llama.cpp, Ollama, vLLM on this machine) never needs it,
+    and each worker process of a batch would spend ~20-35 ms of CPU loading it at start. Until then it trusts nothing,
+    so a handshake can only ever happen after the load."""
+
+    ca: tuple[str | None, str | None] = (None, None)  # (cafile, capath), as httpx picks them
+
+    def load(self) -> None:
+        if self.cert_store_stats()["x509_ca"]:
+            return
+        with _CA_LOCK:  # hundreds of threads may open their first connection at once
+            if not self.cert_store_stats()["x509_ca"]:
+                cafile, capath = self.ca
+                self.load_verify_locations(cafile, capath)
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self.load()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self.load()
+        return super().wrap_bio(*args, **kwargs)
+
+
+_CA_LOCK = threading.Lock()
+
+
+def verifying_context() -> DeferredCAContext:
+    """What ``httpx.create_ssl_context()`` builds (SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's bundle; SSLKEYLOGFILE
+    honoured as ``ssl.create_default_context`` does), with the bundle loaded at the first handshake."""
+    import certifi
+
+    ctx = DeferredCAContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.check_hostname = True
+    if os.environ.get("SSL_CERT_FILE"):
+        ctx.ca = (os.environ["SSL_CERT_FILE"], None)
+    elif os.environ.get("SSL_CERT_DIR"):
+        ctx.ca = (None, os.environ["SSL_CERT_DIR"])
+    else:
+        ctx.ca = (certifi.where(), None)
+    if (keylog := os.environ.get("SSLKEYLOGFILE")) and not sys.flags.ignore_environment:
+        ctx.keylog_filename = keylog
+    if not os.path.exists(ctx.ca[0] or ctx.ca[1] or ""):
+        ctx.load()  # a bundle that is not there fails now, as httpx's would, not at the first request
+    return ctx
+
+
 @cache
-def tls_context() -> Any:
-    """httpx's default verifying TLS context (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), built once:
-    loading the CA bundle takes ~30 ms, which every session in a process would otherwise repeat."""
-    return httpx.create_ssl_context()
+def tls_context() -> DeferredCAContext:
+    """The process's verifying TLS context (``verifying_context``), built once and shared by every session's client."""
+    return verifying_context()
 
 
 def batch_failure(status: int | None, body: Any, error: Any) -> str:
