@@ -81,6 +81,29 @@ def test_the_worker_processes_start_before_the_inputs_are_read(tmp_path: Path, m
     assert multiprocessing.active_children() == []
 
 
+def test_the_outputs_are_written_while_the_children_exit_and_they_are_joined_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once every answer is in, the children are told there is no more work and exit on their own (each joins its
+    threads and closes its clients) while this process writes the outputs; run_batch joins them before it returns."""
+    import multiprocessing
+
+    import summarize.batch.runner as runner
+
+    seen: list[bool] = []
+    real = runner.finish
+
+    def finishing(out: Path, store: Any, run: Any, *args: Any, **kwargs: Any) -> None:
+        seen.append(run.workers is not None and run.workers.released and not run.workers._closing)
+        real(out, store, run, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "finish", finishing)
+    write_articles(tmp_path / "in", 12)
+    with ScriptedServer(copying) as server:
+        result = run_batch([str(tmp_path / "in")], settings(server.url), BatchOptions(out=tmp_path / "out", concurrency=4, brief=False, workers=2))
+    assert seen == [True], "released, not yet joined, while the outputs were written"
+    assert (result.extracted, result.worker_processes) == (12, 2) and len(jsonl(tmp_path / "out" / "reports.jsonl")) == 12
+    assert multiprocessing.active_children() == [], "joined before run_batch returned"
+
+
 def test_the_cli_starts_its_worker_processes_before_it_reads_the_inputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

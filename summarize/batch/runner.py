@@ -67,6 +67,7 @@ class BatchRun:
         if workers is not None:
             workers.on_call = store.log_call
         self._pool_decided = False
+        self._pool_ours = False  # started here, not handed in: closed here too
         self._todo = 0
         self.processes = 1  # processes that extract: this one, or the worker pool's children
         self.on_event = on_event or (lambda kind, item, details: None)
@@ -101,6 +102,7 @@ class BatchRun:
             self.settings.require_endpoint()
             o = self.options
             self.workers = WorkerPool(self.settings, wanted, concurrency=o.concurrency, rpm=o.rpm, tpm=o.tpm, on_call=self.store.log_call)
+            self._pool_ours = True
         self.processes = self.workers.workers
         return self.workers
 
@@ -171,7 +173,10 @@ class BatchRun:
             if self.workers is not None:
                 if not ok:
                     self.workers.request_stop()
-                self.workers.close(wait_for_work=not abandoned and self._pool_decided)  # undecided: started early, never given work
+                if ok and self._pool_decided and not self._pool_ours:
+                    self.workers.release()  # every answer is in: they exit on their own while the outputs are written; the caller joins them
+                else:
+                    self.workers.close(wait_for_work=not abandoned and self._pool_decided)  # undecided: started early, never given work
             pool.shutdown(wait=not abandoned, cancel_futures=True)
             self.stop.on_request(lambda: None)
             res.stopped_by = self.stop.signal
@@ -402,7 +407,7 @@ def _run_batch(
                 store.close()
     finally:
         if workers is not None:
-            workers.close(wait_for_work=False)  # the run closed it already if it used it: then this does nothing
+            workers.close(wait_for_work=workers.released)  # released: joined, after the outputs; closed by the run already: nothing
 
 
 def _count(run: BatchRun, store: Store, limiter: Limiter) -> None:

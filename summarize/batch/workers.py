@@ -171,6 +171,7 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
     sys.setswitchinterval(switch_interval(spec.slots))
     from summarize.extract.extractor import extract_source
     from summarize.llm.client import LLM, prewarm
+    from summarize.llm.prompts import load_prompt
     from summarize.models.draft import ExtractionDraft
 
     with contextlib.suppress(Exception):  # a warm-up that fails costs only its time: the first request meets the problem and reports it
@@ -181,18 +182,10 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
         report = extract_source(*args)
         return Packed(report.source.id, report.model_dump_json(), report.verified, report.provenance.usage)
 
-    from summarize.llm.prompts import load_prompt
-
     stop = _LocalStop()
     calls = threading.local()
-    limiter = StoppableLimiter(
-        stop,  # type: ignore[arg-type]  # a _LocalStop has the one attribute StoppableLimiter reads
-        spec.rpm,
-        spec.tpm,
-        max_pause=spec.settings.max_retry_wait,
-        concurrency=spec.slots,
-        learned_share=spec.share,
-        lane=CpuLane(),
+    limiter = StoppableLimiter(  # a _LocalStop has the one attribute StoppableLimiter reads
+        stop, spec.rpm, spec.tpm, max_pause=spec.settings.max_retry_wait, concurrency=spec.slots, learned_share=spec.share, lane=CpuLane()  # type: ignore[arg-type]
     )
     llm = LLM(spec.settings, limiter=limiter, observer=limiter.observer(lambda record: calls.records.append(record)))
     prompt = load_prompt("extract", spec.settings.prompts_dir)
@@ -276,6 +269,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._closing = False
+        self.released = False  # told there is no more work (``release``)
         self._stopped = False
         self._children: list[_Child] = []
         for i, n in enumerate(shares(concurrency, workers)):
@@ -391,13 +385,23 @@ class WorkerPool:
 
     # -- shutdown ------------------------------------------------------------------------------
 
+    def release(self) -> None:
+        """No more work: each child exits on its own (~30-60 ms for ~200 threads and clients) while we go on; ``close`` joins."""
+        if self.released or self._closing:
+            return
+        self.released = True
+        for child in self._children:
+            if child.alive:
+                with contextlib.suppress(OSError):
+                    child.conn.send(None)
+
     def close(self, *, wait_for_work: bool = True) -> None:
         """Let the children finish what they hold (or, ``wait_for_work=False``, kill them), then join them. Again: nothing."""
         if self._closing:
             return
         self._closing = True
         for child in self._children:
-            if child.alive and wait_for_work:
+            if child.alive and wait_for_work and not self.released:
                 with contextlib.suppress(OSError):
                     child.conn.send(None)
         for child in self._children:
