@@ -242,3 +242,21 @@ def load_settings(overrides: Mapping[str, object] | None = None, env: Mapping[st
     if settings.max_bytes < 1 or settings.timeout <= 0:
         raise ConfigError("--max-bytes and --timeout must be positive")
     return settings
+
+
+@dataclass(frozen=True)
+class TLSEnvironment:
+    """Where the verifying TLS context finds its roots and key log, as httpx reads them: SSL_CERT_FILE, else
+    SSL_CERT_DIR (None for both means certifi's bundle); SSLKEYLOGFILE unless Python ignores the environment."""
+
+    cafile: str | None
+    capath: str | None
+    keylog: str | None
+
+
+def tls_environment(env: Mapping[str, str] | None = None, ignore_environment: bool = False) -> TLSEnvironment:
+    env = os.environ if env is None else env
+    cafile = env.get("SSL_CERT_FILE") or None
+    capath = None if cafile else (env.get("SSL_CERT_DIR") or None)
+    keylog = None if ignore_environment else (env.get("SSLKEYLOGFILE") or None)
+    return TLSEnvironment(cafile, capath, keylog)

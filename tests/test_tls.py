@@ -17,7 +17,7 @@ import pytest
 from helpers import copying
 from scripted_server import ScriptedServer
 
-from summarize.config import Settings, load_settings
+from summarize.config import Settings, TLSEnvironment, load_settings, tls_environment
 from summarize.llm import wire
 from summarize.llm.client import LLM, prewarm
 from summarize.llm.prompts import fence
@@ -60,6 +60,14 @@ def test_ssl_cert_file_is_honoured_and_a_missing_one_fails_at_once(tmp_path: Pat
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
     with pytest.raises(FileNotFoundError):
         wire.verifying_context()
+
+
+def test_the_tls_environment_is_read_as_httpx_reads_it() -> None:
+    assert tls_environment({}) == TLSEnvironment(None, None, None), "no variables: certifi's bundle, no key log"
+    both = {"SSL_CERT_FILE": "/a.pem", "SSL_CERT_DIR": "/certs", "SSLKEYLOGFILE": "/keys.log"}
+    assert tls_environment(both) == TLSEnvironment("/a.pem", None, "/keys.log"), "a file wins over a directory"
+    assert tls_environment({"SSL_CERT_FILE": "", "SSL_CERT_DIR": "/certs"}) == TLSEnvironment(None, "/certs", None), "an empty file is unset"
+    assert tls_environment(both, ignore_environment=True).keylog is None, "python -E writes no key log"
 
 
 def test_an_http_endpoint_never_loads_the_bundle_and_an_https_warm_up_does(fresh_context: None) -> None:

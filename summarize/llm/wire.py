@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from summarize.config import ANSWER_TOKENS, Settings
+from summarize.config import ANSWER_TOKENS, Settings, tls_environment
 
 log = logging.getLogger("summarize.llm.client")
 
@@ -241,14 +241,10 @@ def verifying_context() -> DeferredCAContext:
     ctx = DeferredCAContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.check_hostname = True
-    if os.environ.get("SSL_CERT_FILE"):
-        ctx.ca = (os.environ["SSL_CERT_FILE"], None)
-    elif os.environ.get("SSL_CERT_DIR"):
-        ctx.ca = (None, os.environ["SSL_CERT_DIR"])
-    else:
-        ctx.ca = (certifi.where(), None)
-    if (keylog := os.environ.get("SSLKEYLOGFILE")) and not sys.flags.ignore_environment:
-        ctx.keylog_filename = keylog
+    where = tls_environment(ignore_environment=bool(sys.flags.ignore_environment))
+    ctx.ca = (where.cafile, where.capath) if where.cafile or where.capath else (certifi.where(), None)
+    if where.keylog:
+        ctx.keylog_filename = where.keylog
     if not os.path.exists(ctx.ca[0] or ctx.ca[1] or ""):
         ctx.load()  # a bundle that is not there fails now, as httpx's would, not at the first request
     return ctx
