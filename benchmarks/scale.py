@@ -157,6 +157,20 @@ def summarize_run(url: str, in_dir: Path, out: Path, concurrency: int, workers: 
     return {"wall_s": wall, "cpu_s": _cpu() - cpu, "result": result}
 
 
+def wave_shape(admitted: list[float], concurrency: int, latency: float, wall: float) -> dict[str, Any]:
+    """Where a run's time went, from the server's admission times (its own clock): each wave of ``concurrency`` requests
+    should go out at once, ``latency`` apart. ``spread_ms`` is how long each wave took to go out (first to last request);
+    ``outside_s`` is the wall time outside [first request, last request + latency]: reading the inputs and starting, then
+    grounding the last answers and writing the outputs."""
+    waves = [admitted[i : i + concurrency] for i in range(0, len(admitted), concurrency)]
+    span = admitted[-1] - admitted[0] if admitted else 0.0
+    return {
+        "spread_ms": [round((w[-1] - w[0]) * 1000) for w in waves],
+        "span_s": round(span, 3),
+        "outside_s": round(wall - span - latency, 3),
+    }
+
+
 def scenario(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     concurrency, latency, n, target = SCENARIOS[name]
     n = args.items or n
@@ -177,8 +191,10 @@ def scenario(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         for workers in args.workers:
             runs = []
             for r in range(args.repeat):
+                seen = len(server.stats()["admissions"])
                 run = summarize_run(server.url, in_dir, tmp / f"{name}-out-{workers}-{r}", concurrency, workers)
                 require_clean(run["result"], n, f"{name} workers={workers}")
+                run["waves"] = wave_shape([a[0] for a in server.stats()["admissions"][seen:]], concurrency, latency, run["wall_s"])
                 runs.append(run)
             wall = statistics.median(x["wall_s"] for x in runs)
             cpu = statistics.median(x["cpu_s"] for x in runs)
@@ -188,6 +204,7 @@ def scenario(name: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 "walls_s": [round(x["wall_s"], 2) for x in runs],
                 "cpu_ms_per_item": round(cpu / n * 1000, 2),
                 "cpu_ms_per_1000_chars": round(cpu / chars * 1e6, 3),
+                "waves": [x["waves"] for x in runs],
             }
     rows["target"] = target
     return rows
@@ -264,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['prompt_tokens_per_article']:,} prompt tokens each "
                 f"(server count); summarize --workers {w}: {s['cpu_ms_per_item']} ms CPU per item, {s['cpu_ms_per_1000_chars']} ms per 1,000 characters"
             )
+        for name, row in results["scenarios"].items():
+            for w in args.workers:
+                shapes = row[f"summarize_w{w}"]["waves"]
+                spreads = " ".join(f"{x['spread_ms'][0]}->{x['spread_ms'][-1]}" for x in shapes)
+                outside = " ".join(f"{x['outside_s']:.2f}" for x in shapes)
+                print(f"{name} --workers {w}: waves went out over {spreads} ms (first -> last wave); outside the requests' span {outside} s")
         results["cpu_speed_ms_after"] = cpu_speed_ms()
         print(
             f"machine: {results['cpus']} CPUs, load average {results['load_average_before']} before; "

@@ -256,3 +256,20 @@ def test_the_benchmark_servers_fence_lookup_agrees_with_the_one_pattern_form() -
         found += expected is not None
         assert limit_server.fenced_text(body) == expected, body
     assert found > 500
+
+
+def test_the_scale_benchmark_reads_wave_spreads_and_the_time_outside_the_requests() -> None:
+    """benchmarks/scale.py splits a run's wall time into the requests' span and the rest (start, tail): the waves of
+    ``concurrency`` requests are cut from the server's admission times in order."""
+    import sys
+
+    from helpers import ROOT
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import scale
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+    shape = scale.wave_shape([0.0, 0.01, 0.02, 0.2, 0.23, 0.25, 0.41], concurrency=3, latency=0.2, wall=0.75)
+    assert shape == {"spread_ms": [20, 50, 0], "span_s": 0.41, "outside_s": 0.14}
